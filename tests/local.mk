@@ -16,7 +16,7 @@ unit_cflags = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 unit_ldadd = libvmbus/libvmbus-internal.la $(CMOCKA_LIBS)
 
 include %reldir%/unit/local.mk
-include %reldir%/preload/local.mk
+include %reldir%/uio/local.mk
 include %reldir%/hostsim/local.mk
 include %reldir%/guest/local.mk
 include %reldir%/bats/local.mk
