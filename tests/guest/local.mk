@@ -1,1 +1,5 @@
-# tests/guest
+# hv-testguest: a libvmbus guest endpoint (Heartbeat IC) for the demo and the harness.
+noinst_PROGRAMS += %reldir%/hv-testguest
+%canon_reldir%_hv_testguest_SOURCES = %reldir%/hv-testguest.c
+%canon_reldir%_hv_testguest_CPPFLAGS = $(daemon_cppflags)
+%canon_reldir%_hv_testguest_LDADD = daemons/libdaemon-common.la libvmbus/libvmbus.la $(LIBSYSTEMD_LIBS)

@@ -1,0 +1,237 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine.h"
+#include "macro.h"
+
+/* The fds the guest inherits, and the argument that names them. */
+#define GUEST_RING_FD 3
+#define GUEST_IRQ_FD 4
+#define GUEST_SIGNAL_FD 5
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static _noreturn_ void exec_guest(char **argv, int ring, int irq, int sig)
+{
+	char **args;
+	int n = 0, hi[3];
+
+	/* Move out of the way of 3..5 first, so that no dup2 lands on its own source. */
+	hi[0] = fcntl(ring, F_DUPFD, 10);
+	hi[1] = fcntl(irq, F_DUPFD, 10);
+	hi[2] = fcntl(sig, F_DUPFD, 10);
+	if (hi[0] < 0 || hi[1] < 0 || hi[2] < 0 || dup2(hi[0], GUEST_RING_FD) < 0 ||
+	    dup2(hi[1], GUEST_IRQ_FD) < 0 || dup2(hi[2], GUEST_SIGNAL_FD) < 0) {
+		fprintf(stderr, "hv-hostsim: cannot pass the channel fds: %m\n");
+		_exit(127);
+	}
+	for (int i = 0; i < 3; i++)
+		close(hi[i]);
+	while (argv[n])
+		n++;
+	args = calloc((size_t)n + 3, sizeof(*args));
+	if (!args)
+		_exit(127);
+	memcpy(args, argv, (size_t)n * sizeof(*args));
+	args[n] = (char *)"--channel";
+	args[n + 1] = (char *)"fd:3,4,5";
+	execvp(args[0], args);
+	fprintf(stderr, "hv-hostsim: cannot run '%s': %m\n", args[0]);
+	_exit(127);
+}
+
+int hostsim_start(struct hostsim *h, uint32_t ring_size, char **argv)
+{
+	_cleanup_close_ int ring = -1, irq = -1, sig = -1;
+	int r, host_ring;
+
+	h->guest_status = -1;
+	h->pidfd = -1;
+	r = vmbus_fd_ring_create(ring_size, &ring);
+	if (r < 0)
+		return r;
+	/* irq: host -> guest interrupt; sig: guest -> host signal. */
+	irq = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	sig = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (irq < 0 || sig < 0)
+		return -errno;
+	h->map_len = 2 * (size_t)ring_size;
+	h->map = mmap(NULL, h->map_len, PROT_READ | PROT_WRITE, MAP_SHARED, ring, 0);
+	if (h->map == MAP_FAILED) {
+		h->map = NULL;
+		return -errno;
+	}
+	h->ring_size = ring_size;
+
+	fflush(stdout);
+	fflush(stderr);
+	h->pid = fork();
+	if (h->pid < 0)
+		return -errno;
+	if (h->pid == 0)
+		exec_guest(argv, ring, irq, sig);
+
+	h->pidfd = (int)syscall(SYS_pidfd_open, h->pid, 0);
+	if (h->pidfd < 0)
+		return -errno;
+	host_ring = fcntl(ring, F_DUPFD_CLOEXEC, 3);
+	if (host_ring < 0)
+		return -errno;
+	/* The host waits on the guest's signal fd and signals through the irq fd. */
+	r = vmbus_channel_open_fd(host_ring, sig, irq, VMBUS_SIDE_HOST, &h->ch);
+	if (r < 0) {
+		close(host_ring);
+		return r;
+	}
+	sig = irq = -1; /* owned by the channel now */
+	h->buflen = (size_t)vmbus_channel_get_data_size(h->ch);
+	h->buf = malloc(h->buflen);
+	if (!h->buf)
+		return -ENOMEM;
+	h->next_trans_id = 1;
+	h->next_ic_txid = 1;
+	return 0;
+}
+
+static int reap(struct hostsim *h)
+{
+	int status;
+
+	if (h->guest_status >= 0)
+		return 1;
+	if (waitpid(h->pid, &status, WNOHANG) != h->pid)
+		return 0;
+	h->guest_status = status;
+	return 1;
+}
+
+int hostsim_send_raw(struct hostsim *h, const void *msg, size_t len)
+{
+	return vmbus_channel_send(h->ch, VMBUS_PKT_DATA_INBAND, 0, h->next_trans_id++, msg, len);
+}
+
+int hostsim_transact(struct hostsim *h, const void *msg, size_t len, const uint8_t **ret_resp,
+		     size_t *ret_len)
+{
+	uint64_t id = h->next_trans_id;
+	int64_t deadline = now_ms() + h->timeout_ms;
+	struct vmbus_packet pkt;
+	int r;
+
+	if (h->verbose) {
+		pkt = (struct vmbus_packet){ .type = VMBUS_PKT_DATA_INBAND, .len = (uint32_t)len, .trans_id = id };
+		hostsim_print_packet("host -> guest", &pkt, msg, len);
+	}
+	r = hostsim_send_raw(h, msg, len);
+	if (r < 0)
+		return r;
+
+	for (;;) {
+		struct pollfd p[2] = {
+			{ .fd = vmbus_channel_get_fd(h->ch), .events = POLLIN },
+			{ .fd = h->pidfd, .events = POLLIN },
+		};
+		int64_t left = deadline - now_ms();
+
+		/* Look at the ring before sleeping: an answer may already be there. */
+		r = vmbus_channel_recv(h->ch, h->buf, h->buflen, &pkt);
+		if (r < 0)
+			return r == -EMSGSIZE ? -EPROTO : r;
+		if (r > 0) {
+			if (h->verbose)
+				hostsim_print_packet("guest -> host", &pkt, h->buf, pkt.len);
+			if (pkt.trans_id != id) {
+				fprintf(stderr, "hv-hostsim: answer with transaction id %llu, expected %llu\n",
+					(unsigned long long)pkt.trans_id, (unsigned long long)id);
+				return -EPROTO;
+			}
+			*ret_resp = h->buf;
+			*ret_len = pkt.len;
+			return 0;
+		}
+		if (reap(h))
+			return -ECHILD;
+		if (left <= 0)
+			return -ETIMEDOUT;
+		r = poll(p, 2, (int)left);
+		if (r < 0 && errno != EINTR)
+			return -errno;
+		if (r > 0 && (p[0].revents & POLLIN)) {
+			r = vmbus_channel_ack(h->ch);
+			if (r < 0)
+				return r;
+		}
+		if (r > 0 && (p[1].revents & POLLIN)) {
+			/* Take any last answer before declaring the guest gone. */
+			r = vmbus_channel_recv(h->ch, h->buf, h->buflen, &pkt);
+			if (r == 0) {
+				waitpid(h->pid, &h->guest_status, 0);
+				return -ECHILD;
+			}
+			if (r < 0)
+				return r;
+			if (h->verbose)
+				hostsim_print_packet("guest -> host", &pkt, h->buf, pkt.len);
+			if (pkt.trans_id != id)
+				return -EPROTO;
+			*ret_resp = h->buf;
+			*ret_len = pkt.len;
+			return 0;
+		}
+	}
+}
+
+int hostsim_wait_exit(struct hostsim *h, int timeout_ms)
+{
+	struct pollfd p = { .fd = h->pidfd, .events = POLLIN };
+
+	if (reap(h))
+		return 1;
+	if (poll(&p, 1, timeout_ms) > 0) {
+		waitpid(h->pid, &h->guest_status, 0);
+		return 1;
+	}
+	return 0;
+}
+
+int hostsim_stop(struct hostsim *h)
+{
+	if (h->pid > 0 && !reap(h)) {
+		kill(h->pid, SIGTERM);
+		if (!hostsim_wait_exit(h, 5000)) {
+			fprintf(stderr, "hv-hostsim: guest ignored SIGTERM for 5 s, killing it\n");
+			kill(h->pid, SIGKILL);
+			waitpid(h->pid, &h->guest_status, 0);
+		}
+	}
+	h->ch = vmbus_channel_close(h->ch);
+	if (h->map)
+		munmap(h->map, h->map_len);
+	h->map = NULL;
+	if (h->pidfd >= 0)
+		close(h->pidfd);
+	h->pidfd = -1;
+	free(h->buf);
+	h->buf = NULL;
+	return h->guest_status;
+}

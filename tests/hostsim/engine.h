@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The hv-hostsim engine: plays a Hyper-V host for one guest endpoint over an
+ * fd channel (libvmbus(3)): creates the ring pair and the two eventfds, starts
+ * the guest with "--channel fd:3,4,5", sends requests under the host's
+ * signalling rules and waits for answers, noticing a guest that dies.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <vmbus/vmbus.h>
+
+/* Exit statuses of hv-hostsim. */
+enum {
+	HOSTSIM_EXIT_OK = 0,       /* the guest answered success */
+	HOSTSIM_EXIT_REFUSED = 1,  /* the guest answered with an error status or refused */
+	HOSTSIM_EXIT_USAGE = 2,    /* bad command line */
+	HOSTSIM_EXIT_NOANSWER = 3, /* no valid answer: timeout, guest died, protocol violation */
+};
+
+struct hostsim {
+	struct vmbus_channel *ch; /* host side */
+	uint8_t *map;             /* the whole ring memory, for hostile writes */
+	size_t map_len;
+	uint32_t ring_size;
+	pid_t pid;
+	int pidfd;
+	int guest_status; /* wait status once the guest exited, else -1 */
+	int verbose;
+	int timeout_ms;
+	uint64_t next_trans_id;
+	uint8_t next_ic_txid;
+	uint8_t *buf; /* response buffer, one data area */
+	size_t buflen;
+};
+
+/* Start argv (argv[0] found in PATH) as the guest. */
+int hostsim_start(struct hostsim *h, uint32_t ring_size, char **argv);
+
+/*
+ * Send one IC message (msg, len) and wait for the packet that echoes its
+ * transaction id. *ret_resp points into h->buf. Returns 0, -ETIMEDOUT,
+ * -ECHILD (the guest exited), -EPROTO (ring violation or unexpected packet).
+ */
+int hostsim_transact(struct hostsim *h, const void *msg, size_t len, const uint8_t **ret_resp,
+		     size_t *ret_len);
+
+/* Send raw (possibly malformed) payload as one packet, without waiting. */
+int hostsim_send_raw(struct hostsim *h, const void *msg, size_t len);
+
+/* Wait up to timeout for the guest to exit by itself. Returns 1 if it did, 0 if not. */
+int hostsim_wait_exit(struct hostsim *h, int timeout_ms);
+
+/* SIGTERM the guest (SIGKILL after 5 s), reap it. Returns the wait status. */
+int hostsim_stop(struct hostsim *h);
+
+void hostsim_print_packet(const char *dir, const struct vmbus_packet *pkt, const uint8_t *msg,
+			  size_t len);

@@ -1,0 +1,429 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * hv-hostsim: the host side of the Hyper-V Integration Component protocols,
+ * so that guest daemons run and are tested without Hyper-V.
+ *
+ *   hv-hostsim [OPTIONS] COMMAND [ARGS] -- GUEST [GUEST-ARGS...]
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "engine.h"
+#include "macro.h"
+#include "versions.h"
+
+#define DEFAULT_RING_SIZE 16384u /* what Hyper-V gives IC channels: 3 data pages + header */
+
+struct service_def {
+	const char *name;
+	uint16_t msgtype;
+	/* The versions the simulated host offers, like a Windows Server 2019+ host. */
+	uint32_t fw[4];
+	size_t n_fw;
+	uint32_t svc[6];
+	size_t n_svc;
+};
+
+#define V VMBUS_IC_VERSION
+static const struct service_def services[] = {
+	{ "heartbeat", VMBUS_IC_MSGTYPE_HEARTBEAT, { V(1, 0), V(3, 0) }, 2, { V(1, 0), V(3, 0) }, 2 },
+	{ "fcopy", VMBUS_IC_MSGTYPE_FCOPY, { V(1, 0), V(3, 0) }, 2, { V(1, 0), V(1, 1) }, 2 },
+	{ "kvp", VMBUS_IC_MSGTYPE_KVPEXCHANGE, { V(1, 0), V(3, 0) }, 2,
+	  { V(1, 0), V(3, 0), V(4, 0), V(5, 0) }, 4 },
+	{ "vss", VMBUS_IC_MSGTYPE_VSS, { V(1, 0), V(3, 0) }, 2, { V(5, 0) }, 1 },
+};
+#undef V
+
+static const struct service_def *arg_service = &services[0];
+static uint32_t arg_fw[VMBUS_IC_MAX_VERSIONS], arg_svc[VMBUS_IC_MAX_VERSIONS];
+static int arg_n_fw = -1, arg_n_svc = -1;
+static uint32_t arg_ring_size = DEFAULT_RING_SIZE;
+static double arg_timeout = 10;
+static int arg_verbose;
+
+static void help(void)
+{
+	printf("Usage: hv-hostsim [OPTIONS] COMMAND [ARGS] -- GUEST [GUEST-ARGS...]\n\n"
+	       "Plays the Hyper-V host for a guest daemon over a simulated VMBus channel.\n"
+	       "GUEST is started with \"--channel fd:3,4,5\" appended (see libvmbus(3)).\n\n"
+	       "Commands:\n"
+	       "  negotiate               negotiate versions and report the guest's choice\n"
+	       "  heartbeat [COUNT]       negotiate, then exchange COUNT heartbeats (default 3)\n"
+	       "  hostile SCENARIO        send malformed traffic; SCENARIO is one of:\n"
+	       "                          short-message, negotiate-overflow, bad-descriptor\n\n"
+	       "Options:\n"
+	       "  -s, --service NAME             heartbeat, fcopy, kvp or vss (default heartbeat):\n"
+	       "                                 the versions and message type the host uses\n"
+	       "      --framework-versions LIST  framework versions to offer, e.g. 3.0,1.0\n"
+	       "      --service-versions LIST    service versions to offer\n"
+	       "  -r, --ring-size BYTES          ring size per direction (default %u)\n"
+	       "  -t, --timeout SECONDS          wait this long for each answer (default 10)\n"
+	       "  -v, --verbose                  print every packet\n"
+	       "  -h, --help                     show this help\n"
+	       "  -V, --version                  show the version\n\n"
+	       "Exit status: 0 the guest answered success, 1 it answered an error or refused,\n"
+	       "2 usage error, 3 no valid answer (timeout, guest exited, protocol violation).\n",
+	       DEFAULT_RING_SIZE);
+}
+
+static const struct service_def *find_service(const char *name)
+{
+	for (size_t i = 0; i < ELEMENTSOF(services); i++)
+		if (strcmp(services[i].name, name) == 0)
+			return &services[i];
+	return NULL;
+}
+
+static int no_answer(int r)
+{
+	switch (r) {
+	case -ETIMEDOUT:
+		fprintf(stderr, "hv-hostsim: no answer from the guest within %g s\n", arg_timeout);
+		break;
+	case -ECHILD:
+		fprintf(stderr, "hv-hostsim: the guest exited before answering\n");
+		break;
+	case -EPROTO:
+		fprintf(stderr, "hv-hostsim: the guest broke the ring protocol\n");
+		break;
+	default:
+		fprintf(stderr, "hv-hostsim: channel error: %s\n", strerror(-r));
+	}
+	return HOSTSIM_EXIT_NOANSWER;
+}
+
+static void fmt_versions(const uint32_t *v, size_t n, char *buf, size_t size)
+{
+	size_t pos = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && pos < size; i++) {
+		char one[16];
+
+		pos += (size_t)snprintf(buf + pos, size - pos, "%s%s", i ? "," : "",
+					ic_version_format(v[i], one, sizeof(one)));
+	}
+}
+
+/* Negotiate; returns an exit status, and the versions on success. */
+static int negotiate(struct hostsim *h, uint32_t *ret_fw, uint32_t *ret_svc)
+{
+	const uint32_t *fw = arg_n_fw >= 0 ? arg_fw : arg_service->fw;
+	const uint32_t *svc = arg_n_svc >= 0 ? arg_svc : arg_service->svc;
+	size_t n_fw = arg_n_fw >= 0 ? (size_t)arg_n_fw : arg_service->n_fw;
+	size_t n_svc = arg_n_svc >= 0 ? (size_t)arg_n_svc : arg_service->n_svc;
+	uint8_t msg[VMBUS_IC_HDR_LEN + 8 + 4 * 2 * VMBUS_IC_MAX_VERSIONS];
+	char a[512], b[512], f[16], s[16];
+	const uint8_t *resp;
+	size_t len;
+	int n, r;
+
+	n = vmbus_ic_negotiate_request(msg, sizeof(msg), fw, n_fw, svc, n_svc, h->next_ic_txid++);
+	if (n < 0)
+		return no_answer(n);
+	fmt_versions(fw, n_fw, a, sizeof(a));
+	fmt_versions(svc, n_svc, b, sizeof(b));
+	printf("host: offering framework %s, %s %s\n", a, arg_service->name, b);
+	r = hostsim_transact(h, msg, (size_t)n, &resp, &len);
+	if (r < 0)
+		return no_answer(r);
+	/* The guest sees the request padded to 8 bytes and answers with that length. */
+	if (len != ALIGN8_UP((size_t)n))
+		fprintf(stderr, "hv-hostsim: warning: response is %zu bytes, request was %d\n", len, n);
+	r = vmbus_ic_negotiate_result(resp, len, ret_fw, ret_svc);
+	if (r < 0) {
+		fprintf(stderr, "hv-hostsim: malformed NEGOTIATE response (%zu bytes)\n", len);
+		return HOSTSIM_EXIT_NOANSWER;
+	}
+	if (r == 0) {
+		struct vmbus_ic_header hdr;
+		const char *st = vmbus_ic_parse(resp, len, &hdr) == 0 ? vmbus_ic_status_name(hdr.status) : NULL;
+
+		printf("guest: refused every version offered (status %s)\n", st ? st : "?");
+		return HOSTSIM_EXIT_REFUSED;
+	}
+	printf("guest: chose framework %s, %s %s\n", ic_version_format(*ret_fw, f, sizeof(f)),
+	       arg_service->name, ic_version_format(*ret_svc, s, sizeof(s)));
+	return HOSTSIM_EXIT_OK;
+}
+
+static int64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int cmd_heartbeat(struct hostsim *h, unsigned long count)
+{
+	uint32_t fw, svc;
+	int r = negotiate(h, &fw, &svc);
+
+	if (r != HOSTSIM_EXIT_OK)
+		return r;
+	for (unsigned long i = 1; i <= count; i++) {
+		uint8_t msg[VMBUS_IC_HDR_LEN + 40] = { 0 };
+		struct vmbus_ic_header hdr;
+		uint64_t seq = 1000 * i, got;
+		const uint8_t *resp;
+		size_t len;
+		int64_t t0;
+
+		vmbus_ic_build(msg, sizeof(msg), VMBUS_IC_MSGTYPE_HEARTBEAT, fw, svc, 40, h->next_ic_txid++);
+		memcpy(msg + VMBUS_IC_HDR_LEN, &seq, sizeof(seq));
+		t0 = now_us();
+		r = hostsim_transact(h, msg, sizeof(msg), &resp, &len);
+		if (r < 0)
+			return no_answer(r);
+		if (vmbus_ic_parse(resp, len, &hdr) < 0 || hdr.body_len < sizeof(got)) {
+			fprintf(stderr, "hv-hostsim: malformed HEARTBEAT response (%zu bytes)\n", len);
+			return HOSTSIM_EXIT_NOANSWER;
+		}
+		memcpy(&got, resp + VMBUS_IC_HDR_LEN, sizeof(got));
+		printf("heartbeat %lu: sent %llu, guest answered %llu, %s, %lld us\n", i,
+		       (unsigned long long)seq, (unsigned long long)got,
+		       vmbus_ic_status_name(hdr.status) ? vmbus_ic_status_name(hdr.status) : "unknown status",
+		       (long long)(now_us() - t0));
+		if (hdr.status != VMBUS_HV_S_OK || got != seq + 1)
+			return HOSTSIM_EXIT_REFUSED;
+	}
+	return HOSTSIM_EXIT_OK;
+}
+
+/*
+ * Hostile scenarios. Each checks that the guest survives (or, for a broken
+ * ring, stops cleanly) and still negotiates where it should.
+ */
+static int cmd_hostile(struct hostsim *h, const char *scenario)
+{
+	uint32_t fw, svc;
+
+	if (strcmp(scenario, "short-message") == 0) {
+		static const uint8_t junk[12] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 };
+
+		printf("host: sending a %zu-byte message (shorter than the IC headers)\n", sizeof(junk));
+		if (hostsim_send_raw(h, junk, sizeof(junk)) < 0)
+			return HOSTSIM_EXIT_NOANSWER;
+		return negotiate(h, &fw, &svc);
+	}
+	if (strcmp(scenario, "negotiate-overflow") == 0) {
+		uint8_t msg[VMBUS_IC_HDR_LEN + 16] = { 0 };
+		const uint8_t *resp;
+		uint16_t cnt[2] = { 0xffff, 0xffff };
+		size_t len;
+		int r;
+
+		printf("host: NEGOTIATE claiming 65535 + 65535 versions in a %zu-byte message\n", sizeof(msg));
+		vmbus_ic_build(msg, sizeof(msg), VMBUS_IC_MSGTYPE_NEGOTIATE, VMBUS_IC_VERSION(3, 0),
+			       VMBUS_IC_VERSION(3, 0), 16, h->next_ic_txid++);
+		memcpy(msg + VMBUS_IC_HDR_LEN, cnt, sizeof(cnt));
+		r = hostsim_transact(h, msg, sizeof(msg), &resp, &len);
+		if (r < 0)
+			return no_answer(r);
+		r = vmbus_ic_negotiate_result(resp, len, &fw, &svc);
+		printf("guest: %s\n", r == 0 ? "refused it" : r > 0 ? "accepted it" : "answered garbage");
+		if (r != 0)
+			return HOSTSIM_EXIT_REFUSED;
+		return negotiate(h, &fw, &svc);
+	}
+	if (strcmp(scenario, "bad-descriptor") == 0) {
+		/* A packet whose len8 claims more than the ring holds; the guest must stop, not crash. */
+		struct hv_desc {
+			uint16_t type, offset8, len8, flags;
+			uint64_t trans_id;
+		} d = { VMBUS_PKT_DATA_INBAND, 2, 0xffff, 0, 1 };
+		uint8_t *ring = h->map + h->ring_size; /* host -> guest ring */
+		uint32_t w = 16 + 8;
+
+		printf("host: publishing a descriptor with len8 = 65535\n");
+		memcpy(ring + 4096, &d, sizeof(d));
+		memset(ring + 4096 + sizeof(d), 0, 8);
+		__atomic_store_n((uint32_t *)(void *)ring, w, __ATOMIC_RELEASE);
+		vmbus_channel_signal(h->ch);
+		if (!hostsim_wait_exit(h, h->timeout_ms)) {
+			fprintf(stderr, "hv-hostsim: the guest did not stop on a broken ring\n");
+			return HOSTSIM_EXIT_REFUSED;
+		}
+		if (WIFEXITED(h->guest_status) && WEXITSTATUS(h->guest_status) != 0) {
+			printf("guest: stopped with exit status %d (as it should)\n", WEXITSTATUS(h->guest_status));
+			return HOSTSIM_EXIT_OK;
+		}
+		fprintf(stderr, "hv-hostsim: the guest ended with wait status 0x%x\n", h->guest_status);
+		return HOSTSIM_EXIT_REFUSED;
+	}
+	fprintf(stderr, "hv-hostsim: unknown scenario '%s'\n", scenario);
+	return HOSTSIM_EXIT_USAGE;
+}
+
+static int parse_args(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{ "service", required_argument, NULL, 's' },
+		{ "framework-versions", required_argument, NULL, 'F' },
+		{ "service-versions", required_argument, NULL, 'S' },
+		{ "ring-size", required_argument, NULL, 'r' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{}
+	};
+	unsigned long v;
+	char *end;
+	int opt, n;
+
+	/* '+': stop at the first non-option, so guest options are left alone. */
+	while ((opt = getopt_long(argc, argv, "+s:r:t:vhV", options, NULL)) >= 0) {
+		switch (opt) {
+		case 's':
+			arg_service = find_service(optarg);
+			if (!arg_service) {
+				fprintf(stderr, "hv-hostsim: unknown service '%s' (heartbeat, fcopy, kvp, vss)\n", optarg);
+				return -EINVAL;
+			}
+			break;
+		case 'F':
+		case 'S':
+			n = ic_versions_parse(optarg, opt == 'F' ? arg_fw : arg_svc, VMBUS_IC_MAX_VERSIONS);
+			if (n < 0) {
+				fprintf(stderr, "hv-hostsim: invalid version list '%s' (e.g. 3.0,1.0)\n", optarg);
+				return -EINVAL;
+			}
+			*(opt == 'F' ? &arg_n_fw : &arg_n_svc) = n;
+			break;
+		case 'r':
+			errno = 0;
+			v = strtoul(optarg, &end, 0);
+			if (errno || *end || v < VMBUS_RING_SIZE_MIN || v > VMBUS_RING_SIZE_MAX || v % 4096) {
+				fprintf(stderr, "hv-hostsim: --ring-size must be a multiple of 4096 in [%u, %u]\n",
+					VMBUS_RING_SIZE_MIN, VMBUS_RING_SIZE_MAX);
+				return -EINVAL;
+			}
+			arg_ring_size = (uint32_t)v;
+			break;
+		case 't':
+			errno = 0;
+			arg_timeout = strtod(optarg, &end);
+			if (errno || *end || !(arg_timeout > 0) || arg_timeout > 86400) {
+				fprintf(stderr, "hv-hostsim: invalid --timeout '%s'\n", optarg);
+				return -EINVAL;
+			}
+			break;
+		case 'v':
+			arg_verbose = 1;
+			break;
+		case 'h':
+			help();
+			return 0;
+		case 'V':
+			printf("hv-hostsim %s\n", PACKAGE_VERSION);
+			return 0;
+		default:
+			return -EINVAL;
+		}
+	}
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	struct hostsim h = { 0 };
+	char **guest = NULL;
+	const char *cmd;
+	int r, status, ncmd;
+
+	r = parse_args(argc, argv);
+	if (r <= 0)
+		return r == 0 ? EXIT_SUCCESS : HOSTSIM_EXIT_USAGE;
+	for (int i = optind; i < argc; i++)
+		if (strcmp(argv[i], "--") == 0) {
+			guest = argv + i + 1;
+			argv[i] = NULL;
+			break;
+		}
+	ncmd = 0;
+	while (argv[optind + ncmd])
+		ncmd++;
+	if (ncmd == 0 || !guest || !guest[0]) {
+		fprintf(stderr, "hv-hostsim: usage: hv-hostsim [OPTIONS] COMMAND [ARGS] -- GUEST [ARGS...]\n");
+		return HOSTSIM_EXIT_USAGE;
+	}
+	cmd = argv[optind];
+	if (strcmp(cmd, "negotiate") != 0 && strcmp(cmd, "heartbeat") != 0 && strcmp(cmd, "hostile") != 0) {
+		fprintf(stderr, "hv-hostsim: unknown command '%s' (negotiate, heartbeat, hostile)\n", cmd);
+		return HOSTSIM_EXIT_USAGE;
+	}
+	if ((strcmp(cmd, "hostile") == 0 && ncmd != 2) || (strcmp(cmd, "negotiate") == 0 && ncmd != 1) ||
+	    (strcmp(cmd, "heartbeat") == 0 && ncmd > 2)) {
+		fprintf(stderr, "hv-hostsim: wrong number of arguments for '%s'\n", cmd);
+		return HOSTSIM_EXIT_USAGE;
+	}
+
+	if (strcmp(cmd, "hostile") == 0 && strcmp(argv[optind + 1], "short-message") != 0 &&
+	    strcmp(argv[optind + 1], "negotiate-overflow") != 0 &&
+	    strcmp(argv[optind + 1], "bad-descriptor") != 0) {
+		fprintf(stderr, "hv-hostsim: unknown scenario '%s'\n", argv[optind + 1]);
+		return HOSTSIM_EXIT_USAGE;
+	}
+
+	h.verbose = arg_verbose;
+	h.timeout_ms = (int)(arg_timeout * 1000);
+	r = hostsim_start(&h, arg_ring_size, guest);
+	if (r < 0) {
+		fprintf(stderr, "hv-hostsim: cannot set up the channel: %s\n", strerror(-r));
+		hostsim_stop(&h);
+		return HOSTSIM_EXIT_NOANSWER;
+	}
+	printf("host: started '%s' (pid %d) on a %u-byte ring pair\n", guest[0], (int)h.pid,
+	       arg_ring_size);
+
+	if (strcmp(cmd, "negotiate") == 0) {
+		uint32_t fw, svc;
+
+		r = negotiate(&h, &fw, &svc);
+	} else if (strcmp(cmd, "heartbeat") == 0) {
+		unsigned long count = 3;
+		char *end;
+
+		if (ncmd == 2) {
+			errno = 0;
+			count = strtoul(argv[optind + 1], &end, 10);
+			if (errno || *end || count == 0 || count > 1000000) {
+				fprintf(stderr, "hv-hostsim: invalid COUNT '%s'\n", argv[optind + 1]);
+				hostsim_stop(&h);
+				return HOSTSIM_EXIT_USAGE;
+			}
+		}
+		r = cmd_heartbeat(&h, count);
+	} else {
+		r = cmd_hostile(&h, argv[optind + 1]);
+	}
+
+	status = hostsim_stop(&h);
+	if (strcmp(cmd, "hostile") == 0 && strcmp(argv[optind + 1], "bad-descriptor") == 0)
+		return r;
+	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM) {
+		/* Our own SIGTERM reached it before it installed its handler. */
+		printf("host: guest terminated by SIGTERM\n");
+	} else if (WIFSIGNALED(status)) {
+		fprintf(stderr, "hv-hostsim: the guest was killed by signal %d\n", WTERMSIG(status));
+		return HOSTSIM_EXIT_NOANSWER;
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
+		printf("host: guest exited with status %d\n", WEXITSTATUS(status));
+		if (r == HOSTSIM_EXIT_OK)
+			r = HOSTSIM_EXIT_NOANSWER;
+	} else {
+		printf("host: guest stopped cleanly\n");
+	}
+	return r;
+}
