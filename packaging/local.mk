@@ -1,1 +1,1 @@
-# packaging
+# packaging: filled in by the distribution issue (units, rules, Debian/RPM packaging).

@@ -1,0 +1,87 @@
+#!/bin/bash
+# Runs every suite: the warning-clean build's unit and bats tests, the same
+# under AddressSanitizer + UndefinedBehaviorSanitizer, the fuzz smoke runs,
+# and make distcheck. Ends with one line "N passed, N failed, N skipped".
+# Environment: FUZZ_SECONDS (default 30 per target), JOBS (default nproc).
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+jobs=${JOBS:-$(nproc)}
+fuzz_seconds=${FUZZ_SECONDS:-30}
+pass=0 fail=0 skip=0
+
+"$top/scripts/deps.sh" || exit 1
+cd "$top" && ./autogen.sh >/dev/null 2>&1 || { echo "autogen.sh failed"; echo "0 passed, 1 failed"; exit 1; }
+
+# Add the counts of an automake test-suite.log to the totals.
+count_log() {
+	local log=$1 p f s
+	p=$(sed -n 's/^# PASS: *//p' "$log" | head -1)
+	s=$(sed -n 's/^# SKIP: *//p' "$log" | head -1)
+	f=0
+	for k in FAIL XPASS ERROR; do
+		f=$((f + $(sed -n "s/^# $k: *//p" "$log" | head -1)))
+	done
+	p=$((p + $(sed -n 's/^# XFAIL: *//p' "$log" | head -1)))
+	echo "  $log: $p passed, $f failed, $s skipped"
+	pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
+}
+
+step_failed() {
+	echo "FAILED: $1"
+	fail=$((fail + 1))
+}
+
+# suite NAME BUILD-DIR CONFIGURE-ARGS...: configure, build, make check, count.
+suite() {
+	local name=$1 dir=$2
+	shift 2
+	echo "=== $name ($dir)"
+	rm -rf "$dir" && mkdir -p "$dir" && cd "$dir" || { step_failed "$name: build dir"; return; }
+	if ! "$top/configure" -q "$@" >configure.out 2>&1; then
+		cat configure.out; step_failed "$name: configure"; return
+	fi
+	if ! make -j"$jobs" >build.out 2>&1; then
+		tail -40 build.out; step_failed "$name: build"; return
+	fi
+	make -j"$jobs" check >check.out 2>&1
+	local rc=$?
+	if [ ! -f test-suite.log ]; then
+		tail -40 check.out; step_failed "$name: make check produced no test-suite.log"; return
+	fi
+	count_log "$dir/test-suite.log"
+	if [ $rc -ne 0 ]; then
+		# Show what failed, and make sure a non-zero make check is never lost.
+		grep -E '^(FAIL|ERROR|XPASS)' check.out | head -50
+		sed -n '/^FAIL\|^ERROR/,/^$/p' test-suite.log | head -200
+		grep -qE '^# (FAIL|ERROR|XPASS): *[1-9]' test-suite.log || step_failed "$name: make check exit $rc"
+	fi
+}
+
+suite "unit + bats (gcc, -Werror)" "$top/_build/main" --enable-werror
+HV_TIMEOUT_FACTOR=4 suite "unit + bats under ASan + UBSan" "$top/_build/asan" --enable-werror --enable-sanitizers
+
+echo "=== fuzz smoke runs ($fuzz_seconds s per target)"
+fuzz_out=$("$top/tests/fuzz/run-fuzzers.sh" "$top/_build/fuzz" "$fuzz_seconds" 2>&1)
+fuzz_rc=$?
+echo "$fuzz_out" | grep -E '^(ok|not ok|1\.\.|#)' || true
+fp=$(echo "$fuzz_out" | grep -c '^ok ')
+ff=$(echo "$fuzz_out" | grep -c '^not ok ')
+echo "  fuzz: $fp passed, $ff failed"
+pass=$((pass + fp)) fail=$((fail + ff))
+if [ $fuzz_rc -ne 0 ] && [ "$ff" -eq 0 ]; then
+	echo "$fuzz_out" | tail -30
+	step_failed "fuzz: run-fuzzers.sh exit $fuzz_rc"
+fi
+
+echo "=== make distcheck"
+if [ -f "$top/_build/main/Makefile" ] && (cd "$top/_build/main" && make -j"$jobs" distcheck >distcheck.out 2>&1); then
+	echo "  distcheck: passed"
+	pass=$((pass + 1))
+else
+	tail -40 "$top/_build/main/distcheck.out" 2>/dev/null
+	step_failed "make distcheck"
+fi
+
+echo
+echo "$pass passed, $fail failed, $skip skipped"
+[ "$fail" -eq 0 ]

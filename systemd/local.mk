@@ -1,1 +1,1 @@
-# systemd
+# systemd: filled in by the distribution issue (units, rules, Debian/RPM packaging).

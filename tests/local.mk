@@ -21,3 +21,6 @@ include %reldir%/hostsim/local.mk
 include %reldir%/guest/local.mk
 include %reldir%/bats/local.mk
 include %reldir%/fuzz/local.mk
+
+TESTS += %reldir%/check-abi.sh
+EXTRA_DIST += %reldir%/check-abi.sh

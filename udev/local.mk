@@ -1,1 +1,1 @@
-# udev
+# udev: filled in by the distribution issue (units, rules, Debian/RPM packaging).

@@ -341,6 +341,8 @@ int main(int argc, char **argv)
 	const char *cmd;
 	int r, status, ncmd;
 
+	/* Line by line, so that a reader (or a pipe) sees progress as it happens. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	r = parse_args(argc, argv);
 	if (r <= 0)
 		return r == 0 ? EXIT_SUCCESS : HOSTSIM_EXIT_USAGE;
