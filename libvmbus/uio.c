@@ -172,6 +172,12 @@ VMBUS_EXPORT int vmbus_channel_open_uio(const char *dev_path, const char *sysfs_
 		munmap(map, total);
 		return r;
 	}
+	/*
+	 * Kernels before "uio_hv_generic: Let userspace take care of interrupt
+	 * mask" (b15b7d2a1b09) open the channel with our receive ring masked, and
+	 * the host never interrupts a masked ring. Interrupts are on from the start.
+	 */
+	vmbus_ring_unmask(&ch->rx);
 	ch->side = VMBUS_SIDE_GUEST;
 	ch->wait_fd = ch->signal_fd = TAKE_FD(fd);
 	*ret = ch;

@@ -1,1 +1,28 @@
-# tests/uio
+# tests/uio: the uio transport against a fake uio_hv_generic node.
+#  test-uio       open/map/interrupt/signal/rescind over fixture sysfs trees; the node is
+#                 faked by fake-uio.so (LD_PRELOAD, kmod testsuite style), which the test
+#                 preloads by re-executing itself.
+#  test-uio-find  discovery by class GUID through libudev, in an umockdev testbed (the test
+#                 re-runs itself under umockdev-run; TAP skip only if umockdev-run is absent).
+if HAVE_CMOCKA
+check_LTLIBRARIES += %reldir%/fake-uio.la
+%canon_reldir%_fake_uio_la_SOURCES = %reldir%/fake-uio.c
+%canon_reldir%_fake_uio_la_CFLAGS = $(AM_CFLAGS) -pthread
+%canon_reldir%_fake_uio_la_LDFLAGS = $(AM_LDFLAGS) -pthread -module -avoid-version -rpath /nowhere -shared
+%canon_reldir%_fake_uio_la_LIBADD = -ldl
+
+uio_tests = %reldir%/test-uio %reldir%/test-uio-find
+check_PROGRAMS += $(uio_tests)
+TESTS += $(uio_tests)
+
+%canon_reldir%_test_uio_SOURCES = %reldir%/test-uio.c
+%canon_reldir%_test_uio_CPPFLAGS = $(AM_CPPFLAGS) -DFAKE_UIO_DIR=\"$(abs_top_builddir)/%reldir%\"
+%canon_reldir%_test_uio_CFLAGS = $(unit_cflags) -pthread
+%canon_reldir%_test_uio_LDFLAGS = $(AM_LDFLAGS) -pthread
+%canon_reldir%_test_uio_LDADD = $(unit_ldadd) -ldl
+
+%canon_reldir%_test_uio_find_SOURCES = %reldir%/test-uio-find.c
+%canon_reldir%_test_uio_find_CPPFLAGS = $(AM_CPPFLAGS) -DUMOCKDEV_RUN=\"$(UMOCKDEV_RUN)\"
+%canon_reldir%_test_uio_find_CFLAGS = $(unit_cflags)
+%canon_reldir%_test_uio_find_LDADD = $(unit_ldadd)
+endif

@@ -1,0 +1,498 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * fake-uio.so: an LD_PRELOAD shim that turns a regular file into a
+ * uio_hv_generic device node (kmod testsuite style).
+ *
+ * A file whose name is uioN and that has a listening AF_UNIX SOCK_SEQPACKET
+ * socket beside it, "<file>.sock", is a fake device node. Opening it returns a
+ * socket connected to that listener: the test that owns the listener plays
+ * the kernel and the host. The fd keeps real socket semantics (poll, blocking,
+ * O_NONBLOCK, EINTR), and the shim adds what drivers/uio/uio.c does:
+ *
+ *  - mmap at offset 0 (map 0, "txrx_rings") maps the regular file; its length
+ *    may not exceed the file rounded up to pages (-EINVAL, as uio_mmap). Other
+ *    maps (int_page, monitor_page) are not emulated: -EINVAL.
+ *  - read/pread of exactly 4 bytes waits for an interrupt: the peer sends the
+ *    32-bit event count as one 4-byte message. Counts that queued up meanwhile
+ *    are folded into one read returning the latest, as the kernel returns the
+ *    current count once. Any other size is -EINVAL; O_NONBLOCK gives -EAGAIN.
+ *  - write/pwrite of exactly 4 bytes (irq_state) reaches the peer as one
+ *    4-byte message; other sizes are -EINVAL. If the peer does not keep up,
+ *    further writes are folded (the host's event flag is a level, not a count).
+ *  - Once the peer has closed its end (the host rescinded the channel), read
+ *    and write fail with -EIO, pending counts or not, and poll reports POLLHUP.
+ *    A .sock without a listener makes open fail with -ENODEV.
+ *
+ * Everything else passes through. Not emulated: fstat (shows a socket, not a
+ * character device), dup'ed fds (raw socket), the mask side effects of
+ * hv_uio_irqcontrol on the ring header.
+ */
+#include "config.h"
+
+/* Define both open and open64 (and mmap/mmap64) with their own types, and not fortified. */
+#undef _FILE_OFFSET_BITS
+#undef _FORTIFY_SOURCE
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define _public_ __attribute__((visibility("default")))
+
+#define FAKE_FD_MAX 1024
+#define UIO_SIZE 4 /* read and write move exactly one s32 */
+
+/* Fake fds: the backing file of map 0 and the access mode it was opened with. */
+static struct {
+	char *path;
+	int accmode;
+} fakes[FAKE_FD_MAX];
+static pthread_mutex_t fakes_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Resolve a libc function once; the shim cannot work without it. */
+static void *next_sym(const char *name)
+{
+	void *p = dlsym(RTLD_NEXT, name);
+
+	if (!p) {
+		fprintf(stderr, "fake-uio: cannot resolve %s: %s\n", name, dlerror());
+		abort();
+	}
+	return p;
+}
+
+/* Pointers to the next definition (libc, or the sanitizer's interceptor), resolved lazily. */
+#define DEFINE_NEXT(ret, name, ...) static ret (*next_##name)(__VA_ARGS__)
+#define NEXT(name)                                                                  \
+	(*({                                                                        \
+		if (!next_##name)                                                   \
+			next_##name = (__typeof__(next_##name))next_sym(#name);     \
+		&next_##name;                                                       \
+	}))
+
+DEFINE_NEXT(int, open, const char *, int, ...);
+DEFINE_NEXT(int, open64, const char *, int, ...);
+DEFINE_NEXT(int, openat, int, const char *, int, ...);
+DEFINE_NEXT(int, openat64, int, const char *, int, ...);
+DEFINE_NEXT(int, __open_2, const char *, int);
+DEFINE_NEXT(int, __open64_2, const char *, int);
+DEFINE_NEXT(int, __openat_2, int, const char *, int);
+DEFINE_NEXT(int, __openat64_2, int, const char *, int);
+DEFINE_NEXT(int, close, int);
+DEFINE_NEXT(ssize_t, read, int, void *, size_t);
+DEFINE_NEXT(ssize_t, write, int, const void *, size_t);
+DEFINE_NEXT(ssize_t, pread, int, void *, size_t, off_t);
+DEFINE_NEXT(ssize_t, pread64, int, void *, size_t, off64_t);
+DEFINE_NEXT(ssize_t, pwrite, int, const void *, size_t, off_t);
+DEFINE_NEXT(ssize_t, pwrite64, int, const void *, size_t, off64_t);
+DEFINE_NEXT(ssize_t, __read_chk, int, void *, size_t, size_t);
+DEFINE_NEXT(ssize_t, __pread_chk, int, void *, size_t, off_t, size_t);
+DEFINE_NEXT(ssize_t, __pread64_chk, int, void *, size_t, off64_t, size_t);
+DEFINE_NEXT(void *, mmap, void *, size_t, int, int, int, off_t);
+DEFINE_NEXT(void *, mmap64, void *, size_t, int, int, int, off64_t);
+
+/* Marker the test looks up to make sure it runs with the shim preloaded. */
+_public_ int fake_uio_loaded(void);
+_public_ int fake_uio_loaded(void)
+{
+	return 1;
+}
+
+static bool is_fake(int fd)
+{
+	bool r;
+
+	if (fd < 0 || fd >= FAKE_FD_MAX)
+		return false;
+	pthread_mutex_lock(&fakes_lock);
+	r = fakes[fd].path != NULL;
+	pthread_mutex_unlock(&fakes_lock);
+	return r;
+}
+
+static void forget(int fd)
+{
+	if (fd < 0 || fd >= FAKE_FD_MAX)
+		return;
+	pthread_mutex_lock(&fakes_lock);
+	free(fakes[fd].path);
+	fakes[fd].path = NULL;
+	pthread_mutex_unlock(&fakes_lock);
+}
+
+static bool is_uio_name(const char *s)
+{
+	if (strncmp(s, "uio", 3) != 0 || !s[3])
+		return false;
+	for (s += 3; *s; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}
+
+/*
+ * If dirfd/path names a fake node, return its canonical path (malloc'ed).
+ * NULL means "not ours": the real open sees the path.
+ */
+static char *fake_node(int dirfd, const char *path, int flags)
+{
+	char buf[PATH_MAX + 32], sock[PATH_MAX + 8], *real;
+	const char *base;
+	struct stat st;
+
+	if (!path || (flags & (O_PATH | O_DIRECTORY)))
+		return NULL;
+	if (path[0] != '/' && dirfd != AT_FDCWD) {
+		if (snprintf(buf, sizeof(buf), "/proc/self/fd/%d/%s", dirfd, path) >= (int)sizeof(buf))
+			return NULL;
+		path = buf;
+	}
+	real = realpath(path, NULL);
+	if (!real)
+		return NULL;
+	base = strrchr(real, '/');
+	base = base ? base + 1 : real;
+	if (!is_uio_name(base) || stat(real, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    snprintf(sock, sizeof(sock), "%s.sock", real) >= (int)sizeof(sock) ||
+	    stat(sock, &st) < 0 || !S_ISSOCK(st.st_mode)) {
+		free(real);
+		return NULL;
+	}
+	return real;
+}
+
+/* Connect to "<real>.sock"; through /proc/self/fd if the path is too long for sun_path. */
+static int connect_node(int fd, const char *real)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	const char *slash = strrchr(real, '/');
+	char dir[PATH_MAX];
+	int n, r, saved, dfd = -1;
+
+	n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s.sock", real);
+	if (n >= (int)sizeof(sa.sun_path)) {
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - real), real);
+		dfd = NEXT(open)(*dir ? dir : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (dfd < 0)
+			return -1;
+		n = snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/%s.sock", dfd,
+			     slash + 1);
+		if (n >= (int)sizeof(sa.sun_path)) {
+			NEXT(close)(dfd);
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+	}
+	do
+		r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	while (r < 0 && errno == EINTR);
+	saved = errno;
+	if (dfd >= 0)
+		NEXT(close)(dfd);
+	errno = saved;
+	/* A node whose listener is gone: the driver is not there any more. */
+	if (r < 0 && (errno == ECONNREFUSED || errno == ENOENT))
+		errno = ENODEV;
+	return r;
+}
+
+static int open_fake(char *real, int flags)
+{
+	int fd, saved, type = SOCK_SEQPACKET;
+
+	if (flags & O_CLOEXEC)
+		type |= SOCK_CLOEXEC;
+	if (flags & O_NONBLOCK)
+		type |= SOCK_NONBLOCK;
+	fd = socket(AF_UNIX, type, 0);
+	if (fd < 0)
+		goto fail;
+	if (fd >= FAKE_FD_MAX) {
+		errno = EMFILE;
+		goto fail;
+	}
+	if (connect_node(fd, real) < 0)
+		goto fail;
+	pthread_mutex_lock(&fakes_lock);
+	free(fakes[fd].path);
+	fakes[fd].path = real;
+	fakes[fd].accmode = flags & O_ACCMODE;
+	pthread_mutex_unlock(&fakes_lock);
+	return fd;
+fail:
+	saved = errno;
+	if (fd >= 0)
+		NEXT(close)(fd);
+	free(real);
+	errno = saved;
+	return -1;
+}
+
+static mode_t mode_arg(int flags, va_list ap)
+{
+	return (flags & (O_CREAT | O_TMPFILE)) ? (mode_t)va_arg(ap, int) : 0;
+}
+
+#define WRAP_OPEN(name)                                              \
+	_public_ int name(const char *path, int flags, ...);         \
+	_public_ int name(const char *path, int flags, ...)          \
+	{                                                            \
+		char *real = fake_node(AT_FDCWD, path, flags);       \
+		va_list ap;                                          \
+		mode_t mode;                                         \
+                                                                     \
+		if (real)                                            \
+			return open_fake(real, flags);               \
+		va_start(ap, flags);                                 \
+		mode = mode_arg(flags, ap);                          \
+		va_end(ap);                                          \
+		return NEXT(name)(path, flags, mode);                \
+	}
+
+#define WRAP_OPENAT(name)                                               \
+	_public_ int name(int dirfd, const char *path, int flags, ...); \
+	_public_ int name(int dirfd, const char *path, int flags, ...)  \
+	{                                                               \
+		char *real = fake_node(dirfd, path, flags);             \
+		va_list ap;                                             \
+		mode_t mode;                                            \
+                                                                        \
+		if (real)                                               \
+			return open_fake(real, flags);                  \
+		va_start(ap, flags);                                    \
+		mode = mode_arg(flags, ap);                             \
+		va_end(ap);                                             \
+		return NEXT(name)(dirfd, path, flags, mode);            \
+	}
+
+/* _FORTIFY_SOURCE entry points: no mode argument. */
+#define WRAP_OPEN_2(name)                                      \
+	_public_ int name(const char *path, int flags);        \
+	_public_ int name(const char *path, int flags)         \
+	{                                                      \
+		char *real = fake_node(AT_FDCWD, path, flags); \
+                                                               \
+		if (real)                                      \
+			return open_fake(real, flags);         \
+		return NEXT(name)(path, flags);                \
+	}
+
+#define WRAP_OPENAT_2(name)                                        \
+	_public_ int name(int dirfd, const char *path, int flags); \
+	_public_ int name(int dirfd, const char *path, int flags)  \
+	{                                                          \
+		char *real = fake_node(dirfd, path, flags);        \
+                                                                   \
+		if (real)                                          \
+			return open_fake(real, flags);             \
+		return NEXT(name)(dirfd, path, flags);             \
+	}
+
+WRAP_OPEN(open)
+WRAP_OPEN(open64)
+WRAP_OPENAT(openat)
+WRAP_OPENAT(openat64)
+WRAP_OPEN_2(__open_2)
+WRAP_OPEN_2(__open64_2)
+WRAP_OPENAT_2(__openat_2)
+WRAP_OPENAT_2(__openat64_2)
+
+_public_ int close(int fd)
+{
+	forget(fd);
+	return NEXT(close)(fd);
+}
+
+/* The peer closed its end: the host rescinded the device. */
+static bool rescinded(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN | POLLRDHUP };
+
+	return poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLRDHUP | POLLERR));
+}
+
+static ssize_t fake_read(int fd, void *buf, size_t count)
+{
+	uint32_t v, newer;
+	ssize_t n;
+
+	if (count != UIO_SIZE) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (rescinded(fd)) {
+		errno = EIO;
+		return -1;
+	}
+	/* Blocks or not as the fd's O_NONBLOCK says, like uio_read. */
+	n = recv(fd, &v, sizeof(v), MSG_TRUNC);
+	if (n < 0)
+		return -1;
+	if (n == 0) {
+		errno = EIO;
+		return -1;
+	}
+	if (n != UIO_SIZE) {
+		fprintf(stderr, "fake-uio: the test sent a %zd-byte interrupt, not 4\n", n);
+		abort();
+	}
+	/* The kernel returns the current count once, however many interrupts came. */
+	while (recv(fd, &newer, sizeof(newer), MSG_DONTWAIT | MSG_TRUNC) == UIO_SIZE)
+		v = newer;
+	memcpy(buf, &v, sizeof(v));
+	return UIO_SIZE;
+}
+
+static ssize_t fake_write(int fd, const void *buf, size_t count)
+{
+	if (count != UIO_SIZE) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (rescinded(fd)) {
+		errno = EIO;
+		return -1;
+	}
+	if (send(fd, buf, UIO_SIZE, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+		/* The peer has signals queued already: this one folds into them. */
+		if (errno == EAGAIN)
+			return UIO_SIZE;
+		if (errno == EPIPE || errno == ECONNRESET || errno == ENOTCONN)
+			errno = EIO;
+		return -1;
+	}
+	return UIO_SIZE;
+}
+
+_public_ ssize_t read(int fd, void *buf, size_t count)
+{
+	if (is_fake(fd))
+		return fake_read(fd, buf, count);
+	return NEXT(read)(fd, buf, count);
+}
+
+_public_ ssize_t write(int fd, const void *buf, size_t count)
+{
+	if (is_fake(fd))
+		return fake_write(fd, buf, count);
+	return NEXT(write)(fd, buf, count);
+}
+
+/* uio ignores the file offset: pread and pwrite behave as read and write. */
+#define WRAP_PREAD(name, off_type)                                            \
+	_public_ ssize_t name(int fd, void *buf, size_t count, off_type off); \
+	_public_ ssize_t name(int fd, void *buf, size_t count, off_type off)  \
+	{                                                                     \
+		if (is_fake(fd))                                              \
+			return fake_read(fd, buf, count);                     \
+		return NEXT(name)(fd, buf, count, off);                       \
+	}
+
+#define WRAP_PWRITE(name, off_type)                                                 \
+	_public_ ssize_t name(int fd, const void *buf, size_t count, off_type off); \
+	_public_ ssize_t name(int fd, const void *buf, size_t count, off_type off)  \
+	{                                                                           \
+		if (is_fake(fd))                                                    \
+			return fake_write(fd, buf, count);                          \
+		return NEXT(name)(fd, buf, count, off);                             \
+	}
+
+WRAP_PREAD(pread, off_t)
+WRAP_PREAD(pread64, off64_t)
+WRAP_PWRITE(pwrite, off_t)
+WRAP_PWRITE(pwrite64, off64_t)
+
+/* _FORTIFY_SOURCE entry points; an overflowing count still goes to libc to abort. */
+_public_ ssize_t __read_chk(int fd, void *buf, size_t count, size_t buflen);
+_public_ ssize_t __read_chk(int fd, void *buf, size_t count, size_t buflen)
+{
+	if (is_fake(fd) && count <= buflen)
+		return fake_read(fd, buf, count);
+	return NEXT(__read_chk)(fd, buf, count, buflen);
+}
+
+#define WRAP_PREAD_CHK(name, off_type)                                                       \
+	_public_ ssize_t name(int fd, void *buf, size_t count, off_type off, size_t buflen); \
+	_public_ ssize_t name(int fd, void *buf, size_t count, off_type off, size_t buflen)  \
+	{                                                                                    \
+		if (is_fake(fd) && count <= buflen)                                          \
+			return fake_read(fd, buf, count);                                    \
+		return NEXT(name)(fd, buf, count, off, buflen);                              \
+	}
+
+WRAP_PREAD_CHK(__pread_chk, off_t)
+WRAP_PREAD_CHK(__pread64_chk, off64_t)
+
+/* Map 0 of a fake node is its backing file. */
+static void *fake_mmap(int fd, void *addr, size_t len, int prot, int flags, off64_t off)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	char path[PATH_MAX];
+	int accmode, bfd, saved;
+	struct stat st;
+	void *p;
+
+	pthread_mutex_lock(&fakes_lock);
+	snprintf(path, sizeof(path), "%s", fakes[fd].path ? fakes[fd].path : "");
+	accmode = fakes[fd].accmode;
+	pthread_mutex_unlock(&fakes_lock);
+
+	/* Map K is selected by offset K * page size; only map 0 exists here. */
+	if (off != 0 || len == 0) {
+		errno = EINVAL;
+		return MAP_FAILED;
+	}
+	/* Like any file: a write-only fd cannot be mapped. */
+	if (accmode == O_WRONLY) {
+		errno = EACCES;
+		return MAP_FAILED;
+	}
+	bfd = NEXT(open)(path, (accmode == O_RDONLY ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (bfd < 0)
+		return MAP_FAILED;
+	if (fstat(bfd, &st) < 0)
+		goto fail;
+	/* uio_mmap: asking for more pages than the map has is -EINVAL. */
+	if ((len + page - 1) / page > ((size_t)st.st_size + page - 1) / page) {
+		errno = EINVAL;
+		goto fail;
+	}
+	p = NEXT(mmap64)(addr, len, prot, flags, bfd, 0);
+	saved = errno;
+	NEXT(close)(bfd);
+	errno = saved;
+	return p;
+fail:
+	saved = errno;
+	NEXT(close)(bfd);
+	errno = saved;
+	return MAP_FAILED;
+}
+
+_public_ void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	if (!(flags & MAP_ANONYMOUS) && is_fake(fd))
+		return fake_mmap(fd, addr, len, prot, flags, off);
+	return NEXT(mmap)(addr, len, prot, flags, fd, off);
+}
+
+_public_ void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off64_t off)
+{
+	if (!(flags & MAP_ANONYMOUS) && is_fake(fd))
+		return fake_mmap(fd, addr, len, prot, flags, off);
+	return NEXT(mmap64)(addr, len, prot, flags, fd, off);
+}
