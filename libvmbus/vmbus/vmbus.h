@@ -99,7 +99,9 @@ struct vmbus_channel;
  *
  * Reads <sysfs_root>/class/uio/uioN/name (must be "uio_hv_generic") and
  * maps/map0/size (both rings: half per direction), opens the node O_RDWR,
- * maps map 0 and takes ring headers one system page long.
+ * maps map 0 and takes ring headers one system page long. The receive ring is
+ * unmasked on open (kernels before 6.18 open it masked); call
+ * vmbus_channel_drain() once after opening, for anything queued before.
  *
  * Returns: 0, or -ENODEV (not a uio_hv_generic device), -EINVAL (bad map size),
  * or the errno of open/mmap.
