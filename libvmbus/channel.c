@@ -124,6 +124,12 @@ VMBUS_EXPORT int vmbus_channel_wait(struct vmbus_channel *ch, int timeout_ms)
 	}
 }
 
+/* A ring the peer broke breaks the whole channel (vmbus.h): both directions report it. */
+static int channel_error(const struct vmbus_channel *ch)
+{
+	return ch->tx.error ? ch->tx.error : ch->rx.error;
+}
+
 VMBUS_EXPORT int vmbus_channel_mask(struct vmbus_channel *ch)
 {
 	assert_return(ch, -EINVAL);
@@ -136,6 +142,9 @@ VMBUS_EXPORT int vmbus_channel_unmask(struct vmbus_channel *ch)
 	int r;
 
 	assert_return(ch, -EINVAL);
+	r = channel_error(ch);
+	if (r < 0)
+		return r;
 	r = vmbus_ring_unmask(&ch->rx);
 	if (r < 0)
 		return r;
@@ -155,6 +164,9 @@ VMBUS_EXPORT int vmbus_channel_send(struct vmbus_channel *ch, uint16_t type, uin
 	assert_return(data || len == 0, -EINVAL);
 	if (ch->rescinded)
 		return -EIO;
+	r = channel_error(ch);
+	if (r < 0)
+		return r;
 	pkt_len = sizeof(desc) + ALIGN8_UP(len);
 	if (len > ch->tx.dsize || pkt_len / 8 > UINT16_MAX)
 		return -EMSGSIZE;
@@ -205,7 +217,7 @@ static int recv_private(struct vmbus_channel *ch, struct vmbus_packet *pkt, uint
 VMBUS_EXPORT int vmbus_channel_recv(struct vmbus_channel *ch, void *buf, size_t buflen,
 				    struct vmbus_packet *ret_pkt)
 {
-	const struct vmpacket_descriptor *desc = (const void *)ch->rxbuf;
+	const struct vmpacket_descriptor *desc;
 	size_t len, payload_len;
 	bool signal;
 	int r;
@@ -213,6 +225,10 @@ VMBUS_EXPORT int vmbus_channel_recv(struct vmbus_channel *ch, void *buf, size_t 
 	assert_return(ch, -EINVAL);
 	assert_return(buf || buflen == 0, -EINVAL);
 	assert_return(ret_pkt, -EINVAL);
+	r = channel_error(ch);
+	if (r < 0)
+		return r;
+	desc = (const void *)ch->rxbuf;
 	r = vmbus_ring_peek(&ch->rx, ch->rxbuf, ch->rx.dsize, &len);
 	if (r <= 0)
 		return r == -EMSGSIZE ? -EPROTO : r;
@@ -221,7 +237,9 @@ VMBUS_EXPORT int vmbus_channel_recv(struct vmbus_channel *ch, void *buf, size_t 
 		ret_pkt->len = (uint32_t)payload_len;
 		return -EMSGSIZE;
 	}
-	memcpy(buf, ch->rxbuf + (size_t)desc->offset8 * 8, payload_len);
+	/* buf may be NULL for an empty payload; memcpy must not see it. */
+	if (payload_len)
+		memcpy(buf, ch->rxbuf + (size_t)desc->offset8 * 8, payload_len);
 	*ret_pkt = (struct vmbus_packet){
 		.type = desc->type,
 		.flags = desc->flags,
@@ -245,6 +263,9 @@ VMBUS_EXPORT int vmbus_channel_drain(struct vmbus_channel *ch, vmbus_packet_fn f
 
 	assert_return(ch, -EINVAL);
 	assert_return(fn, -EINVAL);
+	r = channel_error(ch);
+	if (r < 0)
+		return r;
 	r = vmbus_channel_ack(ch);
 	if (r < 0)
 		return r;
