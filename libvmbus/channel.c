@@ -187,6 +187,19 @@ VMBUS_EXPORT int vmbus_channel_send(struct vmbus_channel *ch, uint16_t type, uin
 	return 0;
 }
 
+/*
+ * Wake a producer that waited for room. The packet is already consumed: a failure
+ * here must not lose it, so it is not returned; a rescinded device reports -EIO on
+ * the next call anyway.
+ */
+static void signal_after_read(struct vmbus_channel *ch)
+{
+	int r = vmbus_channel_signal(ch);
+
+	if (r < 0)
+		vmbus_debug("cannot signal the producer after a read: %s", strerror(-r));
+}
+
 /* Receive into the channel's private buffer. Returns 1, 0 (empty) or -errno. */
 static int recv_private(struct vmbus_channel *ch, struct vmbus_packet *pkt, uint8_t **payload)
 {
@@ -206,11 +219,8 @@ static int recv_private(struct vmbus_channel *ch, struct vmbus_packet *pkt, uint
 		.trans_id = desc->trans_id,
 	};
 	*payload = ch->rxbuf + (size_t)desc->offset8 * 8;
-	if (signal) {
-		r = vmbus_channel_signal(ch);
-		if (r < 0)
-			return r;
-	}
+	if (signal)
+		signal_after_read(ch);
 	return 1;
 }
 
@@ -249,11 +259,8 @@ VMBUS_EXPORT int vmbus_channel_recv(struct vmbus_channel *ch, void *buf, size_t 
 	r = vmbus_ring_advance(&ch->rx, len, &signal);
 	if (r < 0)
 		return r;
-	if (signal) {
-		r = vmbus_channel_signal(ch);
-		if (r < 0)
-			return r;
-	}
+	if (signal)
+		signal_after_read(ch);
 	return 1;
 }
 

@@ -34,7 +34,7 @@ int vmbus_ring_init(struct vmbus_ring *r, void *base, size_t total, size_t hdr_s
 /* Initialise a fresh header (host side of an fd channel): indices 0, feature bits 1. */
 void vmbus_ring_header_reset(struct hv_ring_header *h);
 
-/* Bytes the consumer can read / the producer can write, from validated indices. */
+/* Bytes in use (written and not yet read), from validated indices. */
 int vmbus_ring_bytes_to_read(struct vmbus_ring *r);
 
 /*

@@ -232,7 +232,8 @@ struct vmbus_packet {
  * producer's pending_send_sz is set so that the peer signals once it has made
  * room, and -EAGAIN is returned: wait for an interrupt and retry.
  *
- * Returns: 0, -EAGAIN (ring full), -EMSGSIZE (can never fit), -EPROTO (broken
+ * Returns: 0, -EAGAIN (ring full), -EMSGSIZE (can never fit in this ring, or the
+ * packet exceeds the descriptor's 65535 8-byte units), -EPROTO (broken
  * channel), -EIO (rescinded), -EINVAL.
  */
 int vmbus_channel_send(struct vmbus_channel *ch, uint16_t type, uint16_t flags,
