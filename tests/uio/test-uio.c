@@ -787,7 +787,7 @@ static void test_open_not_hv_generic(void **state)
 static void test_open_bad_sizes(void **state)
 {
 	size_t P = page_size();
-	char sizes[][64] = { "", "0x", "zero", "0x8000x", "-1", "0", "0x1" };
+	static const char *const sizes[] = { "", "0x", "zero", "0x8000x", "-1", "0", "0x1" };
 	size_t bad[] = {
 		8 * P + 1,                                 /* odd */
 		8 * P + 16,                                /* half not a page multiple */
