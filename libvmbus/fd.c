@@ -102,8 +102,6 @@ VMBUS_EXPORT int vmbus_channel_open_fd(int ring_fd, int irq_fd, int signal_fd, i
 	fl = fcntl(irq_fd, F_GETFL);
 	if (fl < 0)
 		return -errno;
-	if (!(fl & O_NONBLOCK) && fcntl(irq_fd, F_SETFL, fl | O_NONBLOCK) < 0)
-		return -errno;
 
 	map = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, ring_fd, 0);
 	if (map == MAP_FAILED)
@@ -112,6 +110,12 @@ VMBUS_EXPORT int vmbus_channel_open_fd(int ring_fd, int irq_fd, int signal_fd, i
 			      side == VMBUS_SIDE_GUEST, &fd_ops, &ch);
 	if (r < 0) {
 		munmap(map, (size_t)st.st_size);
+		return r;
+	}
+	/* Only now, so that a failed open leaves the caller's fd as it was. */
+	if (!(fl & O_NONBLOCK) && fcntl(irq_fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+		r = -errno;
+		vmbus_channel_close(ch);
 		return r;
 	}
 	ch->side = side;

@@ -65,7 +65,10 @@ extern "C" {
 /* Most versions either side may list in a negotiate message. */
 #define VMBUS_IC_MAX_VERSIONS 100
 
-/* An IC version as the kernel writes it: major in the high 16 bits. */
+/*
+ * An IC version as a number, the kernel's notation: major in the high 16 bits.
+ * (On the wire each version is two little-endian u16, major first.)
+ */
 #define VMBUS_IC_VERSION(major, minor) ((uint32_t)(((uint32_t)(major) << 16) | ((minor) & 0xffffu)))
 #define VMBUS_IC_VERSION_MAJOR(v) ((uint16_t)((v) >> 16))
 #define VMBUS_IC_VERSION_MINOR(v) ((uint16_t)((v) & 0xffffu))
@@ -104,7 +107,8 @@ struct vmbus_channel;
  * vmbus_channel_drain() once after opening, for anything queued before.
  *
  * Returns: 0, or -ENODEV (not a uio_hv_generic device), -EINVAL (bad map size),
- * or the errno of open/mmap.
+ * -EPROTO (an index in the rings is already invalid), -ENOMEM, or the errno of
+ * open/mmap.
  */
 int vmbus_channel_open_uio(const char *dev_path, const char *sysfs_root, struct vmbus_channel **ret);
 
@@ -135,7 +139,8 @@ int vmbus_uio_find(const char *class_guid, const char *dev_root, char **ret_path
  * the three fds on success only. The host side is the one that initialises
  * ring headers (see vmbus_fd_ring_create()).
  *
- * Returns: 0, -EBADF, -EINVAL (sizes, side), or the errno of fstat/mmap.
+ * Returns: 0, -EBADF, -EINVAL (sizes, side), -EPROTO (an index in the rings is
+ * already invalid), -ENOMEM, or the errno of fstat/mmap.
  */
 int vmbus_channel_open_fd(int ring_fd, int irq_fd, int signal_fd, int side,
 			  struct vmbus_channel **ret);
@@ -216,7 +221,8 @@ int vmbus_channel_signal(struct vmbus_channel *ch);
 struct vmbus_packet {
 	uint16_t type;     /* VMBUS_PKT_* */
 	uint16_t flags;    /* VMBUS_PKT_FLAG_* */
-	uint32_t len;      /* payload bytes (after the descriptor header) */
+	uint32_t len;      /* payload bytes after the descriptor header, including the
+			    * sender's padding to 8 bytes (a 52-byte message arrives as 56) */
 	uint64_t trans_id; /* echo it in the response */
 };
 

@@ -99,6 +99,10 @@ load helpers
 	assert_output --partial "unknown command 'frobnicate'"
 	run "$HOSTSIM" hostile nonsense -- "$TESTGUEST"
 	assert_failure 2
+	run "$HOSTSIM" heartbeat 0 -- "$TESTGUEST"
+	assert_failure 2
+	refute_output --partial "host: started"
+	assert_output --partial "invalid COUNT '0'"
 	run "$HOSTSIM" -r 12345 negotiate -- "$TESTGUEST"
 	assert_failure 2
 	assert_output --partial "--ring-size must be a multiple of 4096"

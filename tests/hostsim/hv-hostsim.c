@@ -25,7 +25,7 @@
 struct service_def {
 	const char *name;
 	uint16_t msgtype;
-	/* The versions the simulated host offers, like a Windows Server 2019+ host. */
+	/* The versions the simulated host offers: our assumption, not a capture of a real host. */
 	uint32_t fw[4];
 	size_t n_fw;
 	uint32_t svc[6];
@@ -61,7 +61,7 @@ static void help(void)
 	       "                          short-message, negotiate-overflow, bad-descriptor\n\n"
 	       "Options:\n"
 	       "  -s, --service NAME             heartbeat, fcopy, kvp or vss (default heartbeat):\n"
-	       "                                 the versions and message type the host uses\n"
+	       "                                 the version lists the host offers\n"
 	       "      --framework-versions LIST  framework versions to offer, e.g. 3.0,1.0\n"
 	       "      --service-versions LIST    service versions to offer\n"
 	       "  -r, --ring-size BYTES          ring size per direction (default %u)\n"
@@ -338,6 +338,7 @@ int main(int argc, char **argv)
 {
 	struct hostsim h = { 0 };
 	char **guest = NULL;
+	unsigned long count = 3;
 	const char *cmd;
 	int r, status, ncmd;
 
@@ -377,6 +378,17 @@ int main(int argc, char **argv)
 		return HOSTSIM_EXIT_USAGE;
 	}
 
+	if (strcmp(cmd, "heartbeat") == 0 && ncmd == 2) {
+		char *end;
+
+		errno = 0;
+		count = strtoul(argv[optind + 1], &end, 10);
+		if (errno || *end || count == 0 || count > 1000000) {
+			fprintf(stderr, "hv-hostsim: invalid COUNT '%s' (1 to 1000000)\n", argv[optind + 1]);
+			return HOSTSIM_EXIT_USAGE;
+		}
+	}
+
 	h.verbose = arg_verbose;
 	h.timeout_ms = (int)(arg_timeout * 1000);
 	r = hostsim_start(&h, arg_ring_size, guest);
@@ -393,18 +405,6 @@ int main(int argc, char **argv)
 
 		r = negotiate(&h, &fw, &svc);
 	} else if (strcmp(cmd, "heartbeat") == 0) {
-		unsigned long count = 3;
-		char *end;
-
-		if (ncmd == 2) {
-			errno = 0;
-			count = strtoul(argv[optind + 1], &end, 10);
-			if (errno || *end || count == 0 || count > 1000000) {
-				fprintf(stderr, "hv-hostsim: invalid COUNT '%s'\n", argv[optind + 1]);
-				hostsim_stop(&h);
-				return HOSTSIM_EXIT_USAGE;
-			}
-		}
 		r = cmd_heartbeat(&h, count);
 	} else {
 		r = cmd_hostile(&h, argv[optind + 1]);
