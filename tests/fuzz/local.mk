@@ -1,1 +1,73 @@
-# tests/fuzz
+# tests/fuzz: libFuzzer targets, built only with configure CC=clang --enable-fuzzing.
+# For coverage inside libvmbus too, configure with
+#   CC=clang CFLAGS="-g -O1 -fsanitize=fuzzer-no-link" --enable-fuzzing --enable-sanitizers
+# (what tests/fuzz/run-fuzzers.sh does); tests/fuzz/run-fuzzers.sh BUILD_DIR SECONDS runs them.
+fuzz_corpus = \
+	%reldir%/corpus/fuzz-negotiate/fcopy \
+	%reldir%/corpus/fuzz-negotiate/heartbeat \
+	%reldir%/corpus/fuzz-negotiate/kvp \
+	%reldir%/corpus/fuzz-negotiate/kvp-padded \
+	%reldir%/corpus/fuzz-negotiate/max-versions \
+	%reldir%/corpus/fuzz-negotiate/no-match \
+	%reldir%/corpus/fuzz-negotiate/short \
+	%reldir%/corpus/fuzz-negotiate/too-many \
+	%reldir%/corpus/fuzz-negotiate/truncated \
+	%reldir%/corpus/fuzz-ring/bad-len8 \
+	%reldir%/corpus/fuzz-ring/bad-offset8 \
+	%reldir%/corpus/fuzz-ring/empty \
+	%reldir%/corpus/fuzz-ring/fcopy-write-pending \
+	%reldir%/corpus/fuzz-ring/negotiate \
+	%reldir%/corpus/fuzz-ring/negotiate-peek-smallbuf \
+	%reldir%/corpus/fuzz-ring/raw-unaligned-index \
+	%reldir%/corpus/fuzz-ring/several \
+	%reldir%/corpus/fuzz-ring/several-drain-stop \
+	%reldir%/corpus/fuzz-ring/several-scribble \
+	%reldir%/corpus/fuzz-ring/via-host \
+	%reldir%/corpus/fuzz-ring/wrap \
+	%reldir%/corpus/fuzz-utf16/ascii-utf16 \
+	%reldir%/corpus/fuzz-utf16/ascii-utf8 \
+	%reldir%/corpus/fuzz-utf16/astral-utf16 \
+	%reldir%/corpus/fuzz-utf16/astral-utf8 \
+	%reldir%/corpus/fuzz-utf16/field-520 \
+	%reldir%/corpus/fuzz-utf16/lone-high \
+	%reldir%/corpus/fuzz-utf16/lone-low \
+	%reldir%/corpus/fuzz-utf16/multibyte-utf16 \
+	%reldir%/corpus/fuzz-utf16/multibyte-utf8 \
+	%reldir%/corpus/fuzz-utf16/odd-length \
+	%reldir%/corpus/fuzz-utf16/overlong-utf8 \
+	%reldir%/corpus/fuzz-utf16/surrogate-utf8
+EXTRA_DIST += %reldir%/run-fuzzers.sh $(fuzz_corpus)
+
+if ENABLE_FUZZING
+fuzz_cflags = $(AM_CFLAGS) $(FUZZ_CFLAGS)
+fuzz_ldflags = $(AM_LDFLAGS) $(FUZZ_CFLAGS)
+fuzz_ldadd = libvmbus/libvmbus-internal.la
+
+noinst_PROGRAMS += \
+	%reldir%/fuzz-ring \
+	%reldir%/fuzz-negotiate \
+	%reldir%/fuzz-utf16 \
+	%reldir%/make-seeds
+
+%canon_reldir%_fuzz_ring_SOURCES = %reldir%/fuzz-ring.c
+%canon_reldir%_fuzz_ring_CFLAGS = $(fuzz_cflags)
+%canon_reldir%_fuzz_ring_LDFLAGS = $(fuzz_ldflags)
+%canon_reldir%_fuzz_ring_LDADD = $(fuzz_ldadd)
+
+%canon_reldir%_fuzz_negotiate_SOURCES = %reldir%/fuzz-negotiate.c
+%canon_reldir%_fuzz_negotiate_CFLAGS = $(fuzz_cflags)
+%canon_reldir%_fuzz_negotiate_LDFLAGS = $(fuzz_ldflags)
+%canon_reldir%_fuzz_negotiate_LDADD = $(fuzz_ldadd)
+
+%canon_reldir%_fuzz_utf16_SOURCES = %reldir%/fuzz-utf16.c
+%canon_reldir%_fuzz_utf16_CFLAGS = $(fuzz_cflags)
+%canon_reldir%_fuzz_utf16_LDFLAGS = $(fuzz_ldflags)
+%canon_reldir%_fuzz_utf16_LDADD = $(fuzz_ldadd)
+
+# Seed generator (an ordinary program): "make fuzz-seeds" rewrites the committed corpus.
+%canon_reldir%_make_seeds_SOURCES = %reldir%/make-seeds.c
+%canon_reldir%_make_seeds_LDADD = $(fuzz_ldadd)
+
+fuzz-seeds: %reldir%/make-seeds$(EXEEXT)
+	$(AM_V_GEN)%reldir%/make-seeds$(EXEEXT) $(srcdir)/%reldir%/corpus
+endif
