@@ -15,13 +15,13 @@ uio_tests = %reldir%/test-uio %reldir%/test-uio-find
 check_PROGRAMS += $(uio_tests)
 TESTS += $(uio_tests)
 
-%canon_reldir%_test_uio_SOURCES = %reldir%/test-uio.c
+%canon_reldir%_test_uio_SOURCES = %reldir%/test-uio.c %reldir%/asan-preload.h
 %canon_reldir%_test_uio_CPPFLAGS = $(AM_CPPFLAGS) -DFAKE_UIO_DIR=\"$(abs_top_builddir)/%reldir%\"
 %canon_reldir%_test_uio_CFLAGS = $(unit_cflags) -pthread
 %canon_reldir%_test_uio_LDFLAGS = $(AM_LDFLAGS) -pthread
 %canon_reldir%_test_uio_LDADD = $(unit_ldadd) -ldl
 
-%canon_reldir%_test_uio_find_SOURCES = %reldir%/test-uio-find.c
+%canon_reldir%_test_uio_find_SOURCES = %reldir%/test-uio-find.c %reldir%/asan-preload.h
 %canon_reldir%_test_uio_find_CPPFLAGS = $(AM_CPPFLAGS) -DUMOCKDEV_RUN=\"$(UMOCKDEV_RUN)\"
 %canon_reldir%_test_uio_find_CFLAGS = $(unit_cflags)
 %canon_reldir%_test_uio_find_LDADD = $(unit_ldadd)

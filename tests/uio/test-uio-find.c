@@ -35,6 +35,7 @@
 
 #include <cmocka.h>
 
+#include "asan-preload.h"
 #include "vmbus/vmbus.h"
 
 #define VMBUS_DIR "/devices/LNXSYSTM:00/LNXSYBUS:00/ACPI0004:00/VMBUS:00"
@@ -168,21 +169,7 @@ static void run_in_testbed(void)
 	}
 	free(desc);
 
-#if defined(__SANITIZE_ADDRESS__)
-	/* umockdev's preload library comes before the ASan runtime in the library list. */
-	{
-		const char *o = getenv("ASAN_OPTIONS");
-		char *opts;
-
-		if (!o || !strstr(o, "verify_asan_link_order")) {
-			if (asprintf(&opts, "%s%sverify_asan_link_order=0", o ? o : "",
-				     o && *o ? ":" : "") < 0)
-				exit(EXIT_FAILURE);
-			setenv("ASAN_OPTIONS", opts, 1);
-			free(opts);
-		}
-	}
-#endif
+	asan_allow_preload();
 	fflush(stdout);
 	pid = fork();
 	if (pid == 0) {

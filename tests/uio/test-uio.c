@@ -43,6 +43,7 @@
 
 #include <cmocka.h>
 
+#include "asan-preload.h"
 #include "vmbus/vmbus.h"
 
 #define FAKE_UIO_SO FAKE_UIO_DIR "/" LT_OBJDIR "fake-uio.so"
@@ -1156,20 +1157,7 @@ static void preload_shim(char **argv)
 		exit(EXIT_FAILURE);
 	setenv("LD_PRELOAD", preload, 1);
 	setenv("TEST_UIO_REEXEC", "1", 1);
-#if defined(__SANITIZE_ADDRESS__)
-	/* The shim comes before the ASan runtime in the library list. */
-	{
-		const char *o = getenv("ASAN_OPTIONS");
-		char *opts;
-
-		if (!o || !strstr(o, "verify_asan_link_order")) {
-			if (asprintf(&opts, "%s%sverify_asan_link_order=0", o ? o : "",
-				     o && *o ? ":" : "") < 0)
-				exit(EXIT_FAILURE);
-			setenv("ASAN_OPTIONS", opts, 1);
-		}
-	}
-#endif
+	asan_allow_preload();
 	fflush(stdout);
 	execv("/proc/self/exe", argv);
 	printf("Bail out! re-executing with %s: %s\n", FAKE_UIO_SO, strerror(errno));
