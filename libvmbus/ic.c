@@ -114,11 +114,22 @@ VMBUS_EXPORT int vmbus_ic_negotiate(void *msg, size_t len, const uint32_t *fw, s
 	assert_return(msg, -EINVAL);
 	assert_return(fw || n_fw == 0, -EINVAL);
 	assert_return(svc || n_svc == 0, -EINVAL);
-	/* The response needs the negotiate header and two version slots. */
-	if (len < NEG_DATA + 2 * sizeof(struct ic_version))
+	/* Without a negotiate header there is nothing to answer in. */
+	if (len < NEG_DATA)
 		return -EBADMSG;
 
 	memcpy(&neg, m + NEG_OFF, sizeof(neg));
+	ic = m + sizeof(struct vmbuspipe_hdr);
+	if (len < NEG_DATA + 2 * sizeof(struct ic_version)) {
+		/* No room for the two chosen versions: refuse, inside the buffer, rather than stay silent. */
+		msgsize = sizeof(neg);
+		neg.icframe_vercnt = neg.icmsg_vercnt = 0;
+		memcpy(m + NEG_OFF, &neg, sizeof(neg));
+		memcpy(ic + offsetof(struct icmsg_hdr, icmsgsize), &msgsize, sizeof(msgsize));
+		vmbus_ic_set_response(msg, len, VMBUS_HV_E_FAIL);
+		return 0;
+	}
+
 	host = (const struct ic_version *)(m + NEG_DATA);
 	if (neg.icframe_vercnt <= VMBUS_IC_MAX_VERSIONS && neg.icmsg_vercnt <= VMBUS_IC_MAX_VERSIONS &&
 	    NEG_DATA + ((size_t)neg.icframe_vercnt + neg.icmsg_vercnt) * sizeof(struct ic_version) <= len) {
@@ -143,7 +154,6 @@ VMBUS_EXPORT int vmbus_ic_negotiate(void *msg, size_t len, const uint32_t *fw, s
 	memcpy(m + NEG_OFF, &neg, sizeof(neg));
 	ver_put((struct ic_version *)(m + NEG_DATA), chosen_fw);
 	ver_put((struct ic_version *)(m + NEG_DATA) + 1, chosen_svc);
-	ic = m + sizeof(struct vmbuspipe_hdr);
 	memcpy(ic + offsetof(struct icmsg_hdr, icmsgsize), &msgsize, sizeof(msgsize));
 	vmbus_ic_set_response(msg, len, match ? VMBUS_HV_S_OK : VMBUS_HV_E_FAIL);
 	if (match) {
@@ -193,11 +203,14 @@ VMBUS_EXPORT int vmbus_ic_negotiate_result(const void *msg, size_t len, uint32_t
 	struct icmsg_negotiate neg;
 
 	assert_return(msg, -EINVAL);
-	if (len < NEG_DATA + 2 * sizeof(struct ic_version))
+	if (len < NEG_DATA)
 		return -EBADMSG;
 	memcpy(&neg, m + NEG_OFF, sizeof(neg));
 	if (neg.icframe_vercnt != 1 || neg.icmsg_vercnt != 1)
 		return 0;
+	/* An acceptance must carry the two versions it names. */
+	if (len < NEG_DATA + 2 * sizeof(struct ic_version))
+		return -EBADMSG;
 	if (ret_fw)
 		*ret_fw = ver_get((const struct ic_version *)(m + NEG_DATA));
 	if (ret_svc)

@@ -355,11 +355,14 @@ int vmbus_ic_set_response(void *msg, size_t len, uint32_t status);
  * the first of our service versions the host lists. On a match the response
  * carries counts 1/1, the two chosen versions, icmsgsize 16 and status S_OK.
  * Otherwise counts 0/0 and status HV_E_FAIL. Host counts above
- * VMBUS_IC_MAX_VERSIONS, or versions that run past @len, are no match.
- * The response is always well formed; nothing outside @msg[0..@len) is touched.
+ * VMBUS_IC_MAX_VERSIONS, or versions that run past @len, are no match; so is a
+ * message with a negotiate header but no room for the two version slots
+ * (36 to 43 bytes: answered with counts 0/0 and icmsgsize 8, nothing past the
+ * header written). The response is always well formed; nothing outside
+ * @msg[0..@len) is touched.
  *
  * Returns: 1 on a match, 0 on no match (response still written), -EBADMSG if
- * the message is too short to carry a negotiate response (nothing written),
+ * the message has no negotiate header (under 36 bytes; nothing written),
  * -EINVAL for bad arguments.
  */
 int vmbus_ic_negotiate(void *msg, size_t len, const uint32_t *fw, size_t n_fw,
@@ -381,7 +384,8 @@ int vmbus_ic_negotiate_request(void *msg, size_t len, const uint32_t *fw, size_t
  * @ret_fw, @ret_svc: receive the chosen versions when the guest accepted
  *
  * Returns: 1 if the guest chose a framework and a service version, 0 if it
- * refused (counts not 1/1), -EBADMSG if the response is malformed.
+ * refused (counts not 1/1), -EBADMSG if the response is malformed (under 36
+ * bytes, or counts 1/1 without the two versions).
  */
 int vmbus_ic_negotiate_result(const void *msg, size_t len, uint32_t *ret_fw, uint32_t *ret_svc);
 

@@ -84,6 +84,14 @@ load helpers
 	assert_output --partial "guest: chose framework 3.0, heartbeat 3.0"
 }
 
+@test "hostile: a NEGOTIATE with no room for versions gets a refusal, not silence" {
+	run hostsim -t 5 hostile short-negotiate -- "$TESTGUEST"
+	assert_success
+	assert_output --partial "host: NEGOTIATE of 36 bytes, without room for any version"
+	assert_output --partial "guest: refused it"
+	assert_output --partial "guest: chose framework 3.0, heartbeat 3.0"
+}
+
 @test "hostile: a descriptor larger than the ring stops the guest with an error, no crash" {
 	run hostsim hostile bad-descriptor -- "$TESTGUEST"
 	assert_success

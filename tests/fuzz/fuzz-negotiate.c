@@ -100,10 +100,29 @@ static void check_negotiate(const uint8_t *data, size_t size, const uint32_t *fw
 	int e, want, res;
 
 	e = vmbus_ic_negotiate(m, size, fw, n_fw, svc, n_svc, &got_fw, &got_svc);
-	if (size < NEG_DATA + 8) {
+	if (size < NEG_DATA) {
 		if (e != -EBADMSG || (size && memcmp(m, data, size) != 0))
 			abort();
 		if (vmbus_ic_negotiate_result(m, size, &res_fw, &res_svc) != -EBADMSG)
+			abort();
+		free(m);
+		return;
+	}
+	if (size < NEG_DATA + 8) {
+		/* A header but no room for two versions: a refusal inside the buffer. */
+		if (e != 0 || get_le16(m + VMBUS_IC_HDR_LEN) != 0 ||
+		    get_le16(m + VMBUS_IC_HDR_LEN + 2) != 0 || get_le16(m + 18) != 8 ||
+		    get_le32(m + 20) != VMBUS_HV_E_FAIL ||
+		    m[25] != (VMBUS_IC_FLAG_TRANSACTION | VMBUS_IC_FLAG_RESPONSE))
+			abort();
+		for (size_t i = 0; i < size; i++) {
+			bool may_change = (i >= 18 && i < 24) || i == 25 ||
+					  (i >= VMBUS_IC_HDR_LEN && i < NEG_DATA);
+
+			if (!may_change && m[i] != data[i])
+				abort();
+		}
+		if (vmbus_ic_negotiate_result(m, size, &res_fw, &res_svc) != 0)
 			abort();
 		free(m);
 		return;

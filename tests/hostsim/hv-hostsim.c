@@ -58,7 +58,8 @@ static void help(void)
 	       "  negotiate               negotiate versions and report the guest's choice\n"
 	       "  heartbeat [COUNT]       negotiate, then exchange COUNT heartbeats (default 3)\n"
 	       "  hostile SCENARIO        send malformed traffic; SCENARIO is one of:\n"
-	       "                          short-message, negotiate-overflow, bad-descriptor\n\n"
+	       "                          short-message, short-negotiate, negotiate-overflow,\n"
+	       "                          bad-descriptor\n\n"
 	       "Options:\n"
 	       "  -s, --service NAME             heartbeat, fcopy, kvp or vss (default heartbeat):\n"
 	       "                                 the version lists the host offers\n"
@@ -235,6 +236,25 @@ static int cmd_hostile(struct hostsim *h, const char *scenario)
 			return HOSTSIM_EXIT_REFUSED;
 		return negotiate(h, &fw, &svc);
 	}
+	if (strcmp(scenario, "short-negotiate") == 0) {
+		/* Negotiate header, no version entries: the guest must refuse, not stay silent. */
+		uint8_t msg[VMBUS_IC_HDR_LEN + 8] = { 0 };
+		const uint8_t *resp;
+		size_t len;
+		int r;
+
+		printf("host: NEGOTIATE of %zu bytes, without room for any version\n", sizeof(msg));
+		vmbus_ic_build(msg, sizeof(msg), VMBUS_IC_MSGTYPE_NEGOTIATE, VMBUS_IC_VERSION(3, 0),
+			       VMBUS_IC_VERSION(3, 0), 8, h->next_ic_txid++);
+		r = hostsim_transact(h, msg, sizeof(msg), &resp, &len);
+		if (r < 0)
+			return no_answer(r);
+		r = vmbus_ic_negotiate_result(resp, len, &fw, &svc);
+		printf("guest: %s\n", r == 0 ? "refused it" : r > 0 ? "accepted it" : "answered garbage");
+		if (r != 0)
+			return HOSTSIM_EXIT_REFUSED;
+		return negotiate(h, &fw, &svc);
+	}
 	if (strcmp(scenario, "bad-descriptor") == 0) {
 		/* A packet whose len8 claims more than the ring holds; the guest must stop, not crash. */
 		struct hv_desc {
@@ -373,6 +393,7 @@ int main(int argc, char **argv)
 
 	if (strcmp(cmd, "hostile") == 0 && strcmp(argv[optind + 1], "short-message") != 0 &&
 	    strcmp(argv[optind + 1], "negotiate-overflow") != 0 &&
+	    strcmp(argv[optind + 1], "short-negotiate") != 0 &&
 	    strcmp(argv[optind + 1], "bad-descriptor") != 0) {
 		fprintf(stderr, "hv-hostsim: unknown scenario '%s'\n", argv[optind + 1]);
 		return HOSTSIM_EXIT_USAGE;

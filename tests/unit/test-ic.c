@@ -404,8 +404,8 @@ static void test_negotiate_truncated(void **state)
 	const uint32_t host[] = { V(3, 0), V(7, 7), V(1, 0), V(1, 1) };
 	const uint32_t our_fw[] = { V(3, 0) }, our_svc[] = { V(7, 7) };
 
-	/* Too short for a response: -EBADMSG and not a byte changed. */
-	for (size_t len = 0; len < NEG_MIN; len++) {
+	/* No negotiate header: -EBADMSG and not a byte changed. */
+	for (size_t len = 0; len < OFF_VERS; len++) {
 		uint8_t *m = make_neg(len ? len : 1, 1, 1, host, 2, NULL, 0), *copy;
 
 		copy = malloc(len ? len : 1);
@@ -414,6 +414,36 @@ static void test_negotiate_truncated(void **state)
 		assert_int_equal(vmbus_ic_negotiate(m, len, our_fw, 1, our_svc, 1, NULL, NULL),
 				 -EBADMSG);
 		assert_memory_equal(m, copy, len ? len : 1);
+		free(copy);
+		free(m);
+	}
+
+	/*
+	 * A header but no room for two versions: a refusal written inside the buffer
+	 * (counts 0/0, icmsgsize 8, HV_E_FAIL, response flags), nothing after the
+	 * negotiate header touched, and the host side reads it as refused.
+	 */
+	for (size_t len = OFF_VERS; len < NEG_MIN; len++) {
+		uint8_t *m = make_neg(len, 1, 1, host, 2, NULL, 0), *copy = malloc(len);
+		uint32_t rfw = 0xdead, rsvc = 0xbeef;
+		uint32_t status;
+		uint16_t cnt[2], msgsize;
+
+		assert_non_null(copy);
+		memcpy(copy, m, len);
+		assert_int_equal(vmbus_ic_negotiate(m, len, our_fw, 1, our_svc, 1, NULL, NULL), 0);
+		memcpy(cnt, m + VMBUS_IC_HDR_LEN, sizeof(cnt));
+		memcpy(&msgsize, m + 18, sizeof(msgsize));
+		memcpy(&status, m + 20, sizeof(status));
+		assert_int_equal(cnt[0], 0);
+		assert_int_equal(cnt[1], 0);
+		assert_int_equal(msgsize, 8);
+		assert_int_equal(status, VMBUS_HV_E_FAIL);
+		assert_int_equal(m[25], VMBUS_IC_FLAG_TRANSACTION | VMBUS_IC_FLAG_RESPONSE);
+		assert_memory_equal(m + OFF_VERS, copy + OFF_VERS, len - OFF_VERS);
+		assert_memory_equal(m, copy, 18);
+		assert_int_equal(vmbus_ic_negotiate_result(m, len, &rfw, &rsvc), 0);
+		assert_int_equal(rfw, 0xdead);
 		free(copy);
 		free(m);
 	}
@@ -495,7 +525,12 @@ static void test_negotiate_request_result(void **state)
 	assert_int_equal(rfw, 0x3333);
 	/* The unanswered request (counts 2/1) is not an acceptance either. */
 	assert_int_equal(vmbus_ic_negotiate_result(buf, (size_t)n, &rfw, &rsvc), 0);
+	/* Too short: a refusal needs the negotiate header, an acceptance its two versions. */
+	assert_int_equal(vmbus_ic_negotiate_result(m, OFF_VERS - 1, &rfw, &rsvc), -EBADMSG);
+	assert_int_equal(vmbus_ic_negotiate_result(m, OFF_VERS, &rfw, &rsvc), 0);
+	put_le16(m + OFF_FWCNT, 1);
 	assert_int_equal(vmbus_ic_negotiate_result(m, NEG_MIN - 1, &rfw, &rsvc), -EBADMSG);
+	assert_int_equal(vmbus_ic_negotiate_result(m, NEG_MIN, &rfw, &rsvc), 1);
 	assert_int_equal(vmbus_ic_negotiate_result(NULL, 64, &rfw, &rsvc), -EINVAL);
 	free(m);
 
