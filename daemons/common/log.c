@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
+#include <systemd/sd-journal.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -59,4 +61,35 @@ int log_internal(int level, int err, const char *fmt, ...)
 		fprintf(stderr, "%s: %s\n", prog, msg);
 	errno = saved;
 	return err;
+}
+
+void log_struct(int level, const char *const *fields, const char *fmt, ...)
+{
+	char msg[1024], prio[32], ident[64];
+	struct iovec iov[16];
+	size_t n = 0;
+	va_list ap;
+
+	if (level > max_level)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (!to_journal) {
+		fprintf(stderr, "%s: %s\n", prog, msg);
+		return;
+	}
+	snprintf(prio, sizeof(prio), "PRIORITY=%d", level);
+	snprintf(ident, sizeof(ident), "SYSLOG_IDENTIFIER=%s", prog);
+	memmove(msg + 8, msg, strnlen(msg, sizeof(msg) - 9) + 1);
+	memcpy(msg, "MESSAGE=", 8);
+	msg[sizeof(msg) - 1] = '\0';
+	iov[n++] = (struct iovec){ msg, strlen(msg) };
+	iov[n++] = (struct iovec){ prio, strlen(prio) };
+	iov[n++] = (struct iovec){ ident, strlen(ident) };
+	for (size_t i = 0; fields && fields[i] && n < ELEMENTSOF(iov); i++)
+		iov[n++] = (struct iovec){ (void *)fields[i], strlen(fields[i]) };
+	/* The journal may be gone (shutdown): keep the line on stderr then. */
+	if (sd_journal_sendv(iov, (int)n) < 0)
+		fprintf(stderr, "<%d>%s\n", level, msg + 8);
 }

@@ -13,6 +13,12 @@ int log_get_max_level(void);
 /* Logs (errno = -err while formatting, so %m works) and returns err, negative. */
 int log_internal(int level, int err, const char *fmt, ...) _printf_(3, 4);
 
+/*
+ * One log line with structured fields ("KEY=value" strings, NULL-terminated):
+ * sent to the journal with them when stderr is the journal, else printed.
+ */
+void log_struct(int level, const char *const *fields, const char *fmt, ...) _printf_(3, 4);
+
 #define log_full_errno(level, err, ...) log_internal((level), (err), __VA_ARGS__)
 #define log_debug(...) (void)log_internal(LOG_DEBUG, 0, __VA_ARGS__)
 #define log_info(...) (void)log_internal(LOG_INFO, 0, __VA_ARGS__)
