@@ -9,13 +9,15 @@
 
 man_scdoc_pages = \
 	%reldir%/libvmbus.3 \
-	%reldir%/hv-hostsim.1
+	%reldir%/hv-hostsim.1 \
+	%reldir%/hv-fcopyd.8
 
 dist_man_MANS += $(man_scdoc_pages)
 
 EXTRA_DIST += \
 	%reldir%/libvmbus.3.scd \
 	%reldir%/hv-hostsim.1.scd \
+	%reldir%/hv-fcopyd.8.scd \
 	%reldir%/check-man.sh
 
 TESTS += %reldir%/check-man.sh
@@ -76,6 +78,9 @@ endif !HAVE_SCDOC
 	$(AM_V_SCDOC)$(man_scdoc)
 
 %reldir%/hv-hostsim.1: %reldir%/hv-hostsim.1.scd
+	$(AM_V_SCDOC)$(man_scdoc)
+
+%reldir%/hv-fcopyd.8: %reldir%/hv-fcopyd.8.scd
 	$(AM_V_SCDOC)$(man_scdoc)
 
 # A VPATH build that regenerated a shipped page leaves it in the build tree;
