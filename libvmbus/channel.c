@@ -264,6 +264,43 @@ VMBUS_EXPORT int vmbus_channel_recv(struct vmbus_channel *ch, void *buf, size_t 
 	return 1;
 }
 
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Spin (interrupts still masked) until the peer writes or the budget runs out. */
+static bool busy_poll(struct vmbus_channel *ch)
+{
+	int64_t deadline;
+
+	if (ch->busy_poll_ns <= 0)
+		return false;
+	deadline = mono_ns() + ch->busy_poll_ns;
+	for (;;) {
+		for (int i = 0; i < 64; i++) {
+			if (vmbus_ring_bytes_to_read(&ch->rx) != 0)
+				return true; /* data, or an error recv will report */
+#if defined(__x86_64__) || defined(__i386__)
+			__builtin_ia32_pause();
+#endif
+		}
+		if (mono_ns() >= deadline)
+			return false;
+	}
+}
+
+VMBUS_EXPORT int vmbus_channel_set_busy_poll(struct vmbus_channel *ch, unsigned int usec)
+{
+	assert_return(ch, -EINVAL);
+	assert_return(usec <= 1000000, -EINVAL);
+	ch->busy_poll_ns = (int64_t)usec * 1000;
+	return 0;
+}
+
 VMBUS_EXPORT int vmbus_channel_drain(struct vmbus_channel *ch, vmbus_packet_fn fn, void *userdata)
 {
 	int n = 0, r;
@@ -285,6 +322,8 @@ VMBUS_EXPORT int vmbus_channel_drain(struct vmbus_channel *ch, vmbus_packet_fn f
 			r = recv_private(ch, &pkt, &payload);
 			if (r < 0)
 				return r;
+			if (r == 0 && busy_poll(ch))
+				continue;
 			if (r == 0)
 				break;
 			n++;

@@ -84,6 +84,7 @@ struct vmbus_channel {
 	int side;
 	uint8_t *rxbuf; /* private copy of one packet, rx.dsize bytes */
 	bool rescinded;
+	int64_t busy_poll_ns; /* drain: spin this long on an empty ring before sleeping */
 };
 
 /* Allocate a channel over a mapping of 2*ring_size bytes. tx_first: our TX ring is first. */

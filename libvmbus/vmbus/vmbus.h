@@ -293,6 +293,19 @@ int vmbus_channel_mask(struct vmbus_channel *ch);
  */
 int vmbus_channel_unmask(struct vmbus_channel *ch);
 
+/**
+ * vmbus_channel_set_busy_poll - spin briefly on an empty ring before sleeping
+ * @usec: how long vmbus_channel_drain() watches an empty receive ring, with
+ *        interrupts still masked, before it unmasks and returns; 0 (the
+ *        default) returns at once; at most 1000000
+ *
+ * A peer that answers within @usec costs no interrupt and no wake-up. An idle
+ * channel costs nothing; a burst of traffic costs up to @usec of CPU after it.
+ *
+ * Returns: 0 or -EINVAL. Since: LIBVMBUS_1.1.
+ */
+int vmbus_channel_set_busy_poll(struct vmbus_channel *ch, unsigned int usec);
+
 /* ------------------------------------------------------------------------ */
 /* Integration Component messages (pure: bytes in, bytes out)                */
 /* ------------------------------------------------------------------------ */
