@@ -15,16 +15,37 @@ cd "$build"
 make -j"$(nproc)" -s >/dev/null
 
 export LD_LIBRARY_PATH="$build/libvmbus/.libs"
-cat <<'EOT'
+hostsim="$build/tests/hostsim/.libs/hv-hostsim"
+fcopyd="$build/daemons/.libs/hv-fcopyd"
+work=$(mktemp -d "${TMPDIR:-/tmp}/hv-demo.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/host" "$work/guest" "$work/state"
+name="Grüße-報告-📦.txt"
+printf 'Hello from the simulated Hyper-V host.\nNon-ASCII names arrive intact: %s\n' "$name" > "$work/host/$name"
+head -c 100000 /dev/urandom >> "$work/host/$name"
+
+cat <<EOT
 
 === hv-daemons demonstration ==================================================
 hv-hostsim plays the Hyper-V host. It creates a VMBus ring pair in shared
 memory (the layout uio_hv_generic gives a guest) and two eventfd doorbells,
-starts the guest endpoint with --channel fd:3,4,5, negotiates the
-Integration Component versions, then exchanges heartbeat packets. Lines
-starting "host" and "guest" are what each side sent, decoded; lines
-starting "hv-testguest:" are the guest's own log.
+starts hv-fcopyd with --channel fd:3,4,5 and does what PowerShell's
+  Copy-VMFile -FileSource Host -CreateFullPath -SourcePath $name -DestinationPath $work/guest/incoming/
+does: negotiate the Integration Component versions, START_FILE_COPY with the
+UTF-16 name, WRITE_TO_FILE fragments of 6144 bytes, COMPLETE_FCOPY.
+Lines starting "host" and "guest" are what each side sent; "hv-fcopyd:" lines
+are the daemon's own log. -v decodes the first packets.
 ===============================================================================
 
 EOT
-"$build/tests/hostsim/.libs/hv-hostsim" -v heartbeat 3 -- "$build/tests/guest/.libs/hv-testguest" 2>&1
+"$hostsim" -v fcopy --create-path "$work/host/$name" "$work/guest/incoming/" -- \
+	"$fcopyd" --state-dir "$work/state" 2>&1 | awk '/WRITE_TO_FILE/ && ++w > 2 { next } { print }'
+echo
+echo "=== the guest's directory ====================================================="
+ls -l "$work/guest/incoming/"
+if cmp "$work/host/$name" "$work/guest/incoming/$name"; then
+	echo "identical: $work/guest/incoming/$name"
+else
+	echo "the copy differs" >&2
+	exit 1
+fi

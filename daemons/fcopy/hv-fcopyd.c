@@ -22,6 +22,10 @@
 #define DEFAULT_CONFIG SYSCONFDIR "/hv-daemons/fcopy.conf"
 #define DEFAULT_STATE_DIR LOCALSTATEDIR "/lib/hv-fcopyd"
 #define MAX_ALLOW 64
+/* Long enough for the host's next fragment to arrive without a wake-up on either side. */
+#define DEFAULT_BUSY_POLL_US 0
+#define STR(x) STR_(x)
+#define STR_(x) #x
 
 static const uint32_t fw_versions[] = { FCOPY_FRAMEWORK_VERSION };
 static const uint32_t svc_versions[] = { FCOPY_SERVICE_VERSION };
@@ -32,6 +36,7 @@ static mode_t arg_mode = 0644;
 static bool arg_mode_set;
 static const char *arg_config;
 static const char *arg_state_dir = DEFAULT_STATE_DIR;
+static unsigned arg_busy_poll = DEFAULT_BUSY_POLL_US;
 
 static void help(void)
 {
@@ -42,7 +47,9 @@ static void help(void)
 	       "      --mode OCTAL        mode of received files (default 0644)\n"
 	       "      --config FILE       configuration file (default " DEFAULT_CONFIG ")\n"
 	       "      --state-dir DIR     where an interrupted transfer is recorded\n"
-	       "                          (default " DEFAULT_STATE_DIR ")\n");
+	       "                          (default " DEFAULT_STATE_DIR ")\n"
+	       "      --busy-poll USEC    after a message, watch the ring this long before\n"
+	       "                          sleeping (default " STR(DEFAULT_BUSY_POLL_US) "; 0: never)\n");
 	daemon_common_help(stdout);
 	printf("\nSee hv-fcopyd(8).\n");
 }
@@ -139,13 +146,14 @@ static uint32_t handle(struct ic_service *svc, const struct vmbus_ic_header *hdr
 
 static int run(int argc, char **argv)
 {
-	enum { OPT_ALLOW = 0x200, OPT_MODE, OPT_CONFIG, OPT_STATE_DIR };
+	enum { OPT_ALLOW = 0x200, OPT_MODE, OPT_CONFIG, OPT_STATE_DIR, OPT_BUSY_POLL };
 	static const struct option options[] = {
 		DAEMON_COMMON_OPTIONS,
 		{ "allow", required_argument, NULL, OPT_ALLOW },
 		{ "mode", required_argument, NULL, OPT_MODE },
 		{ "config", required_argument, NULL, OPT_CONFIG },
 		{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
+		{ "busy-poll", required_argument, NULL, OPT_BUSY_POLL },
 		{}
 	};
 	struct daemon_common c = { .program = "hv-fcopyd", .class_guid = VMBUS_CLASS_FCOPY };
@@ -190,6 +198,17 @@ static int run(int argc, char **argv)
 		case OPT_STATE_DIR:
 			arg_state_dir = optarg;
 			break;
+		case OPT_BUSY_POLL: {
+			char *end;
+			unsigned long v;
+
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno || end == optarg || *end || v > 1000000)
+				return log_error_errno(-EINVAL, "invalid --busy-poll '%s' (0 to 1000000)", optarg);
+			arg_busy_poll = (unsigned)v;
+			break;
+		}
 		default:
 			return -EINVAL;
 		}
@@ -220,6 +239,8 @@ static int run(int argc, char **argv)
 		return log_error_errno(r, "cannot set up: %m");
 	f.sink = sink;
 	r = daemon_open_channel(&c, &ch);
+	if (r >= 0)
+		r = vmbus_channel_set_busy_poll(ch, arg_busy_poll);
 	if (r >= 0) {
 		r = daemon_run(&c, ch, &svc);
 		sd_notify(0, "STOPPING=1");

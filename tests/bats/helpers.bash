@@ -12,9 +12,10 @@ load "$bats_lib/bats-assert/load.bash"
 
 HOSTSIM="$top_builddir/tests/hostsim/hv-hostsim"
 TESTGUEST="$top_builddir/tests/guest/hv-testguest"
+FCOPYD="$top_builddir/daemons/hv-fcopyd"
 # libtool wrappers would re-link on first use; run the real binaries with the built library.
 export LD_LIBRARY_PATH="$top_builddir/libvmbus/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-for p in HOSTSIM TESTGUEST; do
+for p in HOSTSIM TESTGUEST FCOPYD; do
 	d=$(dirname "${!p}") b=$(basename "${!p}")
 	[ -x "$d/.libs/$b" ] && printf -v "$p" '%s' "$d/.libs/$b"
 done
@@ -29,13 +30,35 @@ hv_setup() {
 	: > "$HV_PGIDS"
 }
 
-# Kill whatever a test started, whatever happened to it.
+# Kill whatever a test started, whatever happened to it; unmount what it mounted.
 hv_teardown() {
-	local pg
+	local pg m
 	[ -f "${HV_PGIDS:-}" ] || return 0
 	while read -r pg; do
 		[ -n "$pg" ] && kill -KILL -- "-$pg" 2>/dev/null || true
 	done < "$HV_PGIDS"
+	if [ -f "$SCRATCH/.mounts" ]; then
+		while read -r m; do
+			umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+		done < "$SCRATCH/.mounts"
+	fi
+}
+
+# require_root REASON: skip (bats counts it as skipped) unless running as root.
+require_root() {
+	[ "$(id -u)" -eq 0 ] || skip "needs root: $1"
+}
+
+# loop_mount SIZE_MB DIR: a fresh ext4 image loop-mounted on DIR (root only),
+# unmounted by the teardown whatever happens.
+loop_mount() {
+	require_root "loop-mounted filesystem"
+	command -v mkfs.ext4 >/dev/null || skip "mkfs.ext4 not installed"
+	mkdir -p "$2"
+	truncate -s "${1}M" "$SCRATCH/.img-${2##*/}"
+	mkfs.ext4 -q -F -m 0 "$SCRATCH/.img-${2##*/}" >/dev/null
+	mount -o loop "$SCRATCH/.img-${2##*/}" "$2" || skip "cannot loop-mount (no loop devices?)"
+	echo "$2" >> "$SCRATCH/.mounts"
 }
 
 setup() { hv_setup; }

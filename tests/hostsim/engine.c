@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -31,11 +33,19 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static _noreturn_ void exec_guest(char **argv, int ring, int irq, int sig)
+static _noreturn_ void exec_guest(char **argv, pid_t parent, int ring, int irq, int sig)
 {
 	char **args;
 	int n = 0, hi[3];
 
+	/*
+	 * Not in hv-hostsim's process group, so that a terminal's Ctrl-C does not
+	 * reach the guest (on Hyper-V it runs elsewhere); but never outlive the host.
+	 */
+	if (setpgid(0, 0) < 0 || prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent) {
+		fprintf(stderr, "hv-hostsim: cannot set up the guest process: %m\n");
+		_exit(127);
+	}
 	/* Move out of the way of 3..5 first, so that no dup2 lands on its own source. */
 	hi[0] = fcntl(ring, F_DUPFD, 10);
 	hi[1] = fcntl(irq, F_DUPFD, 10);
@@ -63,10 +73,12 @@ static _noreturn_ void exec_guest(char **argv, int ring, int irq, int sig)
 int hostsim_start(struct hostsim *h, uint32_t ring_size, char **argv)
 {
 	_cleanup_close_ int ring = -1, irq = -1, sig = -1;
+	pid_t parent = getpid();
 	int r, host_ring;
 
 	h->guest_status = -1;
 	h->pidfd = -1;
+	h->interrupt_fd = -1;
 	r = vmbus_fd_ring_create(ring_size, &ring);
 	if (r < 0)
 		return r;
@@ -89,7 +101,9 @@ int hostsim_start(struct hostsim *h, uint32_t ring_size, char **argv)
 	if (h->pid < 0)
 		return -errno;
 	if (h->pid == 0)
-		exec_guest(argv, ring, irq, sig);
+		exec_guest(argv, parent, ring, irq, sig);
+	/* Also here: whichever of parent and child runs first, the group exists before a kill. */
+	(void)setpgid(h->pid, h->pid);
 
 	h->pidfd = (int)syscall(SYS_pidfd_open, h->pid, 0);
 	if (h->pidfd < 0)
@@ -130,88 +144,175 @@ int hostsim_send_raw(struct hostsim *h, const void *msg, size_t len)
 	return vmbus_channel_send(h->ch, VMBUS_PKT_DATA_INBAND, 0, h->next_trans_id++, msg, len);
 }
 
-int hostsim_transact(struct hostsim *h, const void *msg, size_t len, const uint8_t **ret_resp,
-		     size_t *ret_len)
+/*
+ * Sleep until the guest signals (room or a packet: the caller looks at both
+ * rings again), exits, or the deadline passes, or an interrupt is requested.
+ * Returns 0 to look again, -ECHILD, -ETIMEDOUT, -EINTR or another -errno.
+ */
+static int wait_guest(struct hostsim *h, int64_t deadline)
+{
+	struct pollfd p[3] = {
+		{ .fd = vmbus_channel_get_fd(h->ch), .events = POLLIN },
+		{ .fd = h->pidfd, .events = POLLIN },
+		{ .fd = h->interrupt_fd, .events = POLLIN }, /* poll ignores -1 */
+	};
+	int64_t left = deadline - now_ms();
+	int r, status;
+
+	if (h->guest_status >= 0)
+		return -ECHILD;
+	if (left <= 0)
+		return -ETIMEDOUT;
+	r = poll(p, ELEMENTSOF(p), left > INT_MAX ? INT_MAX : (int)left);
+	if (r < 0)
+		/* A signal: the next call sees interrupt_fd if it was one of ours. */
+		return errno == EINTR ? 0 : -errno;
+	if (p[2].revents & POLLIN)
+		return -EINTR;
+	if (p[0].revents & POLLIN) {
+		r = vmbus_channel_ack(h->ch);
+		if (r < 0)
+			return r;
+	}
+	if (p[1].revents & POLLIN) {
+		if (waitpid(h->pid, &status, 0) == h->pid)
+			h->guest_status = status;
+		return -ECHILD;
+	}
+	return 0;
+}
+
+/* Move the next packet from the ring into h->buf, if there is one. Returns 1, 0 or -errno. */
+static int take(struct hostsim *h)
+{
+	int r;
+
+	if (h->held)
+		return 1;
+	r = vmbus_channel_recv(h->ch, h->buf, h->buflen, &h->held_pkt);
+	if (r <= 0)
+		/* h->buf holds a whole data area: a packet that does not fit is a lie. */
+		return r == -EMSGSIZE ? -EPROTO : r;
+	h->held = true;
+	if (h->verbose)
+		hostsim_print_packet("guest -> host", &h->held_pkt, h->buf, h->held_pkt.len);
+	return 1;
+}
+
+int hostsim_send(struct hostsim *h, const void *msg, size_t len, uint64_t *ret_trans_id)
 {
 	uint64_t id = h->next_trans_id;
 	int64_t deadline = now_ms() + h->timeout_ms;
-	struct vmbus_packet pkt;
 	int r;
 
-	if (h->verbose) {
-		pkt = (struct vmbus_packet){ .type = VMBUS_PKT_DATA_INBAND, .len = (uint32_t)len, .trans_id = id };
-		hostsim_print_packet("host -> guest", &pkt, msg, len);
+	for (;;) {
+		r = vmbus_channel_send(h->ch, VMBUS_PKT_DATA_INBAND, 0, id, msg, len);
+		if (r != -EAGAIN)
+			break;
+		/* Full: pending_send_sz is set, the guest signals when this fits. */
+		r = take(h);
+		if (r != 0)
+			return r < 0 ? r : -EAGAIN;
+		r = wait_guest(h, deadline);
+		if (r < 0)
+			return r;
 	}
-	r = hostsim_send_raw(h, msg, len);
 	if (r < 0)
 		return r;
+	h->next_trans_id++;
+	if (h->verbose) {
+		struct vmbus_packet pkt = {
+			.type = VMBUS_PKT_DATA_INBAND, .len = (uint32_t)len, .trans_id = id
+		};
+
+		hostsim_print_packet("host -> guest", &pkt, msg, len);
+	}
+	if (ret_trans_id)
+		*ret_trans_id = id;
+	return 0;
+}
+
+int hostsim_receive(struct hostsim *h, const uint8_t **ret_msg, size_t *ret_len,
+		    uint64_t *ret_trans_id)
+{
+	int64_t deadline = now_ms() + h->timeout_ms;
+	int r, w;
 
 	for (;;) {
-		struct pollfd p[2] = {
-			{ .fd = vmbus_channel_get_fd(h->ch), .events = POLLIN },
-			{ .fd = h->pidfd, .events = POLLIN },
-		};
-		int64_t left = deadline - now_ms();
-
-		/* Look at the ring before sleeping: an answer may already be there. */
-		r = vmbus_channel_recv(h->ch, h->buf, h->buflen, &pkt);
+		/* Look at the ring before sleeping: the packet may already be there. */
+		r = take(h);
 		if (r < 0)
-			return r == -EMSGSIZE ? -EPROTO : r;
+			return r;
 		if (r > 0) {
-			if (h->verbose)
-				hostsim_print_packet("guest -> host", &pkt, h->buf, pkt.len);
-			if (pkt.trans_id != id) {
-				fprintf(stderr, "hv-hostsim: answer with transaction id %llu, expected %llu\n",
-					(unsigned long long)pkt.trans_id, (unsigned long long)id);
-				return -EPROTO;
-			}
-			*ret_resp = h->buf;
-			*ret_len = pkt.len;
+			h->held = false;
+			*ret_msg = h->buf;
+			*ret_len = h->held_pkt.len;
+			if (ret_trans_id)
+				*ret_trans_id = h->held_pkt.trans_id;
 			return 0;
 		}
-		if (reap(h))
-			return -ECHILD;
-		if (left <= 0)
-			return -ETIMEDOUT;
-		r = poll(p, 2, (int)left);
-		if (r < 0 && errno != EINTR)
-			return -errno;
-		if (r > 0 && (p[0].revents & POLLIN)) {
-			r = vmbus_channel_ack(h->ch);
-			if (r < 0)
-				return r;
-		}
-		if (r > 0 && (p[1].revents & POLLIN)) {
+		w = wait_guest(h, deadline);
+		if (w == -ECHILD) {
 			/* Take any last answer before declaring the guest gone. */
-			r = vmbus_channel_recv(h->ch, h->buf, h->buflen, &pkt);
-			if (r == 0) {
-				waitpid(h->pid, &h->guest_status, 0);
-				return -ECHILD;
-			}
-			if (r < 0)
-				return r;
-			if (h->verbose)
-				hostsim_print_packet("guest -> host", &pkt, h->buf, pkt.len);
-			if (pkt.trans_id != id)
-				return -EPROTO;
-			*ret_resp = h->buf;
-			*ret_len = pkt.len;
-			return 0;
+			r = take(h);
+			if (r <= 0)
+				return r < 0 ? r : -ECHILD;
+			continue;
 		}
+		if (w < 0)
+			return w;
 	}
+}
+
+int hostsim_transact(struct hostsim *h, const void *msg, size_t len, const uint8_t **ret_resp,
+		     size_t *ret_len)
+{
+	const uint8_t *resp;
+	uint64_t id, got;
+	size_t n;
+	int r;
+
+	r = hostsim_send(h, msg, len, &id);
+	if (r == -EAGAIN)
+		/* Not sent, and nothing is outstanding: what the guest sent is unexpected. */
+		id = 0;
+	else if (r < 0)
+		return r;
+	r = hostsim_receive(h, &resp, &n, &got);
+	if (r < 0)
+		return r;
+	if (got != id) {
+		fprintf(stderr, "hv-hostsim: answer with transaction id %llu, expected %llu\n",
+			(unsigned long long)got, (unsigned long long)id);
+		return -EPROTO;
+	}
+	*ret_resp = resp;
+	*ret_len = n;
+	return 0;
 }
 
 int hostsim_wait_exit(struct hostsim *h, int timeout_ms)
 {
-	struct pollfd p = { .fd = h->pidfd, .events = POLLIN };
+	int64_t deadline = now_ms() + timeout_ms;
 
-	if (reap(h))
-		return 1;
-	if (poll(&p, 1, timeout_ms) > 0) {
-		waitpid(h->pid, &h->guest_status, 0);
-		return 1;
+	for (;;) {
+		struct pollfd p = { .fd = h->pidfd, .events = POLLIN };
+		int64_t left = deadline - now_ms();
+		int r;
+
+		if (reap(h))
+			return 1;
+		if (left <= 0)
+			return 0;
+		/* A signal to hv-hostsim (Ctrl-C during the stop) does not shorten the wait. */
+		r = poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left);
+		if (r > 0) {
+			waitpid(h->pid, &h->guest_status, 0);
+			return 1;
+		}
+		if (r < 0 && errno != EINTR)
+			return 0;
 	}
-	return 0;
 }
 
 int hostsim_stop(struct hostsim *h)

@@ -15,10 +15,13 @@
 
 /* Exit statuses of hv-hostsim. */
 enum {
-	HOSTSIM_EXIT_OK = 0,       /* the guest answered success */
-	HOSTSIM_EXIT_REFUSED = 1,  /* the guest answered with an error status or refused */
-	HOSTSIM_EXIT_USAGE = 2,    /* bad command line */
-	HOSTSIM_EXIT_NOANSWER = 3, /* no valid answer: timeout, guest died, protocol violation */
+	HOSTSIM_EXIT_OK = 0,        /* the guest answered success */
+	HOSTSIM_EXIT_REFUSED = 1,   /* the guest answered with an error status or refused */
+	HOSTSIM_EXIT_USAGE = 2,     /* bad command line */
+	HOSTSIM_EXIT_NOANSWER = 3,  /* no valid answer: timeout, guest died, protocol violation */
+	HOSTSIM_EXIT_EXISTS = 4,    /* fcopy: the guest answered HV_ERROR_ALREADY_EXISTS */
+	HOSTSIM_EXIT_DISK_FULL = 5, /* fcopy: the guest answered HV_ERROR_DISK_FULL */
+	HOSTSIM_EXIT_CANCELLED = 6, /* fcopy: cancelled (local error, signal, fault injection) */
 };
 
 struct hostsim {
@@ -35,15 +38,47 @@ struct hostsim {
 	uint8_t next_ic_txid;
 	uint8_t *buf; /* response buffer, one data area */
 	size_t buflen;
+	bool held;                  /* h->buf holds a packet not handed out yet */
+	struct vmbus_packet held_pkt;
+	int interrupt_fd;  /* when readable, waits end with -EINTR; -1 for none */
+	bool end_reported; /* a command already reported how the guest ended */
 };
 
-/* Start argv (argv[0] found in PATH) as the guest. */
+/*
+ * Start argv (argv[0] found in PATH) as the guest, in a process group of its
+ * own (a Ctrl-C on the terminal reaches only hv-hostsim, which then ends the
+ * copy as a host would) that is killed if hv-hostsim dies.
+ */
 int hostsim_start(struct hostsim *h, uint32_t ring_size, char **argv);
 
 /*
- * Send one IC message (msg, len) and wait for the packet that echoes its
+ * Send one IC message (msg, len) as a packet; *ret_trans_id (optional) receives
+ * its transaction id. When the ring has no room, wait for the guest to make
+ * some, as a host does: the library sets pending_send_sz and the guest signals
+ * once the packet fits. Each wait is bounded by the timeout.
+ *
+ * Returns 0; -EAGAIN if the ring is full and a packet from the guest waits:
+ * take it with hostsim_receive() and retry (the guest may itself be blocked on
+ * a full ring, and would never make room); -ETIMEDOUT; -ECHILD (the guest
+ * exited); -EINTR (interrupt_fd became readable); -EMSGSIZE (never fits this
+ * ring); -EPROTO (ring violation).
+ */
+int hostsim_send(struct hostsim *h, const void *msg, size_t len, uint64_t *ret_trans_id);
+
+/*
+ * Take the next packet from the guest, waiting up to the timeout. *ret_msg
+ * points into h->buf, valid until the next hostsim_send/receive/transact.
+ * Returns 0, -ETIMEDOUT, -ECHILD (the guest exited; what it sent before is
+ * still returned first), -EINTR, -EPROTO.
+ */
+int hostsim_receive(struct hostsim *h, const uint8_t **ret_msg, size_t *ret_len,
+		    uint64_t *ret_trans_id);
+
+/*
+ * hostsim_send() then hostsim_receive() of the packet that echoes its
  * transaction id. *ret_resp points into h->buf. Returns 0, -ETIMEDOUT,
- * -ECHILD (the guest exited), -EPROTO (ring violation or unexpected packet).
+ * -ECHILD (the guest exited), -EINTR, -EPROTO (ring violation or unexpected
+ * packet).
  */
 int hostsim_transact(struct hostsim *h, const void *msg, size_t len, const uint8_t **ret_resp,
 		     size_t *ret_len);

@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "commands.h"
 #include "engine.h"
 #include "macro.h"
 #include "versions.h"
@@ -43,24 +44,51 @@ static const struct service_def services[] = {
 #undef V
 
 static const struct service_def *arg_service = &services[0];
+static bool arg_service_given;
 static uint32_t arg_fw[VMBUS_IC_MAX_VERSIONS], arg_svc[VMBUS_IC_MAX_VERSIONS];
 static int arg_n_fw = -1, arg_n_svc = -1;
 static uint32_t arg_ring_size = DEFAULT_RING_SIZE;
 static double arg_timeout = 10;
 static int arg_verbose;
 
+static int negotiate_parse(int argc, char **argv);
+static int negotiate_run(struct hostsim *h);
+static int heartbeat_parse(int argc, char **argv);
+static int heartbeat_run(struct hostsim *h);
+
+static const struct command {
+	const char *name;
+	const char *usage;
+	const char *summary;
+	const char *service; /* the service it speaks (implies -s), NULL for any */
+	int (*parse)(int argc, char **argv);
+	int (*run)(struct hostsim *h);
+	void (*finish)(void); /* after the guest's end was reported, NULL for nothing */
+} commands[] = {
+	{ "negotiate", "negotiate", "negotiate versions and report the guest's choice", NULL,
+	  negotiate_parse, negotiate_run, NULL },
+	{ "heartbeat", "heartbeat [COUNT]", "negotiate, then exchange COUNT heartbeats (default 3)", NULL,
+	  heartbeat_parse, heartbeat_run, NULL },
+	{ "fcopy", "fcopy [FCOPY-OPTIONS] SOURCE DEST",
+	  "copy SOURCE to DEST in the guest, like Copy-VMFile", "fcopy", fcopy_parse,
+	  fcopy_run, fcopy_finish },
+	{ "hostile", "hostile SCENARIO [DIR]", "send malformed traffic (scenarios below)", NULL,
+	  hostile_parse, hostile_run, NULL },
+};
+
 static void help(void)
 {
 	printf("Usage: hv-hostsim [OPTIONS] COMMAND [ARGS] -- GUEST [GUEST-ARGS...]\n\n"
 	       "Plays the Hyper-V host for a guest daemon over a simulated VMBus channel.\n"
 	       "GUEST is started with \"--channel fd:3,4,5\" appended (see libvmbus(3)).\n\n"
-	       "Commands:\n"
-	       "  negotiate               negotiate versions and report the guest's choice\n"
-	       "  heartbeat [COUNT]       negotiate, then exchange COUNT heartbeats (default 3)\n"
-	       "  hostile SCENARIO        send malformed traffic; SCENARIO is one of:\n"
-	       "                          short-message, short-negotiate, negotiate-overflow,\n"
-	       "                          bad-descriptor\n\n"
-	       "Options:\n"
+	       "Commands:\n");
+	for (size_t i = 0; i < ELEMENTSOF(commands); i++) {
+		if (strlen(commands[i].usage) <= 22)
+			printf("  %-22s  %s\n", commands[i].usage, commands[i].summary);
+		else
+			printf("  %s\n  %-22s  %s\n", commands[i].usage, "", commands[i].summary);
+	}
+	printf("\nOptions (before COMMAND):\n"
 	       "  -s, --service NAME             heartbeat, fcopy, kvp or vss (default heartbeat):\n"
 	       "                                 the version lists the host offers\n"
 	       "      --framework-versions LIST  framework versions to offer, e.g. 3.0,1.0\n"
@@ -69,10 +97,16 @@ static void help(void)
 	       "  -t, --timeout SECONDS          wait this long for each answer (default 10)\n"
 	       "  -v, --verbose                  print every packet\n"
 	       "  -h, --help                     show this help\n"
-	       "  -V, --version                  show the version\n\n"
-	       "Exit status: 0 the guest answered success, 1 it answered an error or refused,\n"
-	       "2 usage error, 3 no valid answer (timeout, guest exited, protocol violation).\n",
+	       "  -V, --version                  show the version\n\n",
 	       DEFAULT_RING_SIZE);
+	fcopy_help();
+	printf("\n");
+	hostile_help();
+	printf("\nExit status: 0 the guest answered success, 1 it answered an error or refused,\n"
+	       "2 usage error, 3 no valid answer (timeout, guest exited, protocol violation);\n"
+	       "fcopy also: 1 the guest answered HV_E_FAIL or another error status not below,\n"
+	       "4 it answered HV_ERROR_ALREADY_EXISTS, 5 HV_ERROR_DISK_FULL, 6 the copy was\n"
+	       "cancelled (SOURCE unreadable, SIGINT/SIGTERM, or fault injection).\n");
 }
 
 static const struct service_def *find_service(const char *name)
@@ -83,7 +117,42 @@ static const struct service_def *find_service(const char *name)
 	return NULL;
 }
 
-static int no_answer(int r)
+int host_use_service(const char *name, const char *command)
+{
+	const struct service_def *svc = find_service(name);
+
+	if (arg_service_given && arg_service != svc) {
+		fprintf(stderr, "hv-hostsim: %s speaks the %s service, not %s (-s)\n", command, name,
+			arg_service->name);
+		return -EINVAL;
+	}
+	arg_service = svc;
+	return 0;
+}
+
+int host_check_packet_fits(size_t len, const char *command)
+{
+	/* fd channel rings (libvmbus(3)): a 4096-byte header page, then the data. */
+	uint32_t data = arg_ring_size - 4096;
+	/* Descriptor, payload padded to 8, trailer; a ring is never filled completely. */
+	size_t need = 16 + ALIGN8_UP(len) + 8;
+
+	if (need < data)
+		return 0;
+	fprintf(stderr, "hv-hostsim: %s needs %zu bytes of ring for one packet, more than a %u-byte "
+		"ring holds: use --ring-size %zu or more\n", command, need, arg_ring_size,
+		(need + 1 + 4095) / 4096 * 4096 + 4096);
+	return -EINVAL;
+}
+
+const char *host_status_name(uint32_t status)
+{
+	const char *name = vmbus_ic_status_name(status);
+
+	return name ? name : "unknown status";
+}
+
+int host_no_answer(int r)
 {
 	switch (r) {
 	case -ETIMEDOUT:
@@ -94,6 +163,9 @@ static int no_answer(int r)
 		break;
 	case -EPROTO:
 		fprintf(stderr, "hv-hostsim: the guest broke the ring protocol\n");
+		break;
+	case -EINTR:
+		fprintf(stderr, "hv-hostsim: interrupted while waiting for the guest\n");
 		break;
 	default:
 		fprintf(stderr, "hv-hostsim: channel error: %s\n", strerror(-r));
@@ -114,8 +186,7 @@ static void fmt_versions(const uint32_t *v, size_t n, char *buf, size_t size)
 	}
 }
 
-/* Negotiate; returns an exit status, and the versions on success. */
-static int negotiate(struct hostsim *h, uint32_t *ret_fw, uint32_t *ret_svc)
+int host_negotiate(struct hostsim *h, uint32_t *ret_fw, uint32_t *ret_svc)
 {
 	const uint32_t *fw = arg_n_fw >= 0 ? arg_fw : arg_service->fw;
 	const uint32_t *svc = arg_n_svc >= 0 ? arg_svc : arg_service->svc;
@@ -129,13 +200,13 @@ static int negotiate(struct hostsim *h, uint32_t *ret_fw, uint32_t *ret_svc)
 
 	n = vmbus_ic_negotiate_request(msg, sizeof(msg), fw, n_fw, svc, n_svc, h->next_ic_txid++);
 	if (n < 0)
-		return no_answer(n);
+		return host_no_answer(n);
 	fmt_versions(fw, n_fw, a, sizeof(a));
 	fmt_versions(svc, n_svc, b, sizeof(b));
 	printf("host: offering framework %s, %s %s\n", a, arg_service->name, b);
 	r = hostsim_transact(h, msg, (size_t)n, &resp, &len);
 	if (r < 0)
-		return no_answer(r);
+		return host_no_answer(r);
 	/* The guest sees the request padded to 8 bytes and answers with that length. */
 	if (len != ALIGN8_UP((size_t)n))
 		fprintf(stderr, "hv-hostsim: warning: response is %zu bytes, request was %d\n", len, n);
@@ -164,10 +235,48 @@ static int64_t now_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static int cmd_heartbeat(struct hostsim *h, unsigned long count)
+static unsigned long heartbeat_count = 3;
+
+static int negotiate_parse(int argc, char **argv)
+{
+	if (argc != 1) {
+		fprintf(stderr, "hv-hostsim: wrong number of arguments for 'negotiate'\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int negotiate_run(struct hostsim *h)
 {
 	uint32_t fw, svc;
-	int r = negotiate(h, &fw, &svc);
+
+	return host_negotiate(h, &fw, &svc);
+}
+
+static int heartbeat_parse(int argc, char **argv)
+{
+	char *end;
+
+	if (argc > 2) {
+		fprintf(stderr, "hv-hostsim: wrong number of arguments for 'heartbeat'\n");
+		return -EINVAL;
+	}
+	if (argc == 2) {
+		errno = 0;
+		heartbeat_count = strtoul(argv[1], &end, 10);
+		if (errno || *end || heartbeat_count == 0 || heartbeat_count > 1000000) {
+			fprintf(stderr, "hv-hostsim: invalid COUNT '%s' (1 to 1000000)\n", argv[1]);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int heartbeat_run(struct hostsim *h)
+{
+	unsigned long count = heartbeat_count;
+	uint32_t fw, svc;
+	int r = host_negotiate(h, &fw, &svc);
 
 	if (r != HOSTSIM_EXIT_OK)
 		return r;
@@ -184,7 +293,7 @@ static int cmd_heartbeat(struct hostsim *h, unsigned long count)
 		t0 = now_us();
 		r = hostsim_transact(h, msg, sizeof(msg), &resp, &len);
 		if (r < 0)
-			return no_answer(r);
+			return host_no_answer(r);
 		if (vmbus_ic_parse(resp, len, &hdr) < 0 || hdr.body_len < sizeof(got)) {
 			fprintf(stderr, "hv-hostsim: malformed HEARTBEAT response (%zu bytes)\n", len);
 			return HOSTSIM_EXIT_NOANSWER;
@@ -198,90 +307,6 @@ static int cmd_heartbeat(struct hostsim *h, unsigned long count)
 			return HOSTSIM_EXIT_REFUSED;
 	}
 	return HOSTSIM_EXIT_OK;
-}
-
-/*
- * Hostile scenarios. Each checks that the guest survives (or, for a broken
- * ring, stops cleanly) and still negotiates where it should.
- */
-static int cmd_hostile(struct hostsim *h, const char *scenario)
-{
-	uint32_t fw, svc;
-
-	if (strcmp(scenario, "short-message") == 0) {
-		static const uint8_t junk[12] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 };
-
-		printf("host: sending a %zu-byte message (shorter than the IC headers)\n", sizeof(junk));
-		if (hostsim_send_raw(h, junk, sizeof(junk)) < 0)
-			return HOSTSIM_EXIT_NOANSWER;
-		return negotiate(h, &fw, &svc);
-	}
-	if (strcmp(scenario, "negotiate-overflow") == 0) {
-		uint8_t msg[VMBUS_IC_HDR_LEN + 16] = { 0 };
-		const uint8_t *resp;
-		uint16_t cnt[2] = { 0xffff, 0xffff };
-		size_t len;
-		int r;
-
-		printf("host: NEGOTIATE claiming 65535 + 65535 versions in a %zu-byte message\n", sizeof(msg));
-		vmbus_ic_build(msg, sizeof(msg), VMBUS_IC_MSGTYPE_NEGOTIATE, VMBUS_IC_VERSION(3, 0),
-			       VMBUS_IC_VERSION(3, 0), 16, h->next_ic_txid++);
-		memcpy(msg + VMBUS_IC_HDR_LEN, cnt, sizeof(cnt));
-		r = hostsim_transact(h, msg, sizeof(msg), &resp, &len);
-		if (r < 0)
-			return no_answer(r);
-		r = vmbus_ic_negotiate_result(resp, len, &fw, &svc);
-		printf("guest: %s\n", r == 0 ? "refused it" : r > 0 ? "accepted it" : "answered garbage");
-		if (r != 0)
-			return HOSTSIM_EXIT_REFUSED;
-		return negotiate(h, &fw, &svc);
-	}
-	if (strcmp(scenario, "short-negotiate") == 0) {
-		/* Negotiate header, no version entries: the guest must refuse, not stay silent. */
-		uint8_t msg[VMBUS_IC_HDR_LEN + 8] = { 0 };
-		const uint8_t *resp;
-		size_t len;
-		int r;
-
-		printf("host: NEGOTIATE of %zu bytes, without room for any version\n", sizeof(msg));
-		vmbus_ic_build(msg, sizeof(msg), VMBUS_IC_MSGTYPE_NEGOTIATE, VMBUS_IC_VERSION(3, 0),
-			       VMBUS_IC_VERSION(3, 0), 8, h->next_ic_txid++);
-		r = hostsim_transact(h, msg, sizeof(msg), &resp, &len);
-		if (r < 0)
-			return no_answer(r);
-		r = vmbus_ic_negotiate_result(resp, len, &fw, &svc);
-		printf("guest: %s\n", r == 0 ? "refused it" : r > 0 ? "accepted it" : "answered garbage");
-		if (r != 0)
-			return HOSTSIM_EXIT_REFUSED;
-		return negotiate(h, &fw, &svc);
-	}
-	if (strcmp(scenario, "bad-descriptor") == 0) {
-		/* A packet whose len8 claims more than the ring holds; the guest must stop, not crash. */
-		struct hv_desc {
-			uint16_t type, offset8, len8, flags;
-			uint64_t trans_id;
-		} d = { VMBUS_PKT_DATA_INBAND, 2, 0xffff, 0, 1 };
-		uint8_t *ring = h->map + h->ring_size; /* host -> guest ring */
-		uint32_t w = 16 + 8;
-
-		printf("host: publishing a descriptor with len8 = 65535\n");
-		memcpy(ring + 4096, &d, sizeof(d));
-		memset(ring + 4096 + sizeof(d), 0, 8);
-		__atomic_store_n((uint32_t *)(void *)ring, w, __ATOMIC_RELEASE);
-		vmbus_channel_signal(h->ch);
-		if (!hostsim_wait_exit(h, h->timeout_ms)) {
-			fprintf(stderr, "hv-hostsim: the guest did not stop on a broken ring\n");
-			return HOSTSIM_EXIT_REFUSED;
-		}
-		if (WIFEXITED(h->guest_status) && WEXITSTATUS(h->guest_status) != 0) {
-			printf("guest: stopped with exit status %d (as it should)\n", WEXITSTATUS(h->guest_status));
-			return HOSTSIM_EXIT_OK;
-		}
-		fprintf(stderr, "hv-hostsim: the guest ended with wait status 0x%x\n", h->guest_status);
-		return HOSTSIM_EXIT_REFUSED;
-	}
-	fprintf(stderr, "hv-hostsim: unknown scenario '%s'\n", scenario);
-	return HOSTSIM_EXIT_USAGE;
 }
 
 static int parse_args(int argc, char **argv)
@@ -306,6 +331,7 @@ static int parse_args(int argc, char **argv)
 		switch (opt) {
 		case 's':
 			arg_service = find_service(optarg);
+			arg_service_given = true;
 			if (!arg_service) {
 				fprintf(stderr, "hv-hostsim: unknown service '%s' (heartbeat, fcopy, kvp, vss)\n", optarg);
 				return -EINVAL;
@@ -354,12 +380,19 @@ static int parse_args(int argc, char **argv)
 	return 1;
 }
 
+static const struct command *find_command(const char *name)
+{
+	for (size_t i = 0; i < ELEMENTSOF(commands); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
+	const struct command *cmd;
 	struct hostsim h = { 0 };
 	char **guest = NULL;
-	unsigned long count = 3;
-	const char *cmd;
 	int r, status, ncmd;
 
 	/* Line by line, so that a reader (or a pipe) sees progress as it happens. */
@@ -380,35 +413,19 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hv-hostsim: usage: hv-hostsim [OPTIONS] COMMAND [ARGS] -- GUEST [ARGS...]\n");
 		return HOSTSIM_EXIT_USAGE;
 	}
-	cmd = argv[optind];
-	if (strcmp(cmd, "negotiate") != 0 && strcmp(cmd, "heartbeat") != 0 && strcmp(cmd, "hostile") != 0) {
-		fprintf(stderr, "hv-hostsim: unknown command '%s' (negotiate, heartbeat, hostile)\n", cmd);
+	cmd = find_command(argv[optind]);
+	if (!cmd) {
+		fprintf(stderr, "hv-hostsim: unknown command '%s' (", argv[optind]);
+		for (size_t i = 0; i < ELEMENTSOF(commands); i++)
+			fprintf(stderr, "%s%s", i ? ", " : "", commands[i].name);
+		fprintf(stderr, ")\n");
 		return HOSTSIM_EXIT_USAGE;
 	}
-	if ((strcmp(cmd, "hostile") == 0 && ncmd != 2) || (strcmp(cmd, "negotiate") == 0 && ncmd != 1) ||
-	    (strcmp(cmd, "heartbeat") == 0 && ncmd > 2)) {
-		fprintf(stderr, "hv-hostsim: wrong number of arguments for '%s'\n", cmd);
+	if (cmd->service && host_use_service(cmd->service, cmd->name) < 0)
 		return HOSTSIM_EXIT_USAGE;
-	}
-
-	if (strcmp(cmd, "hostile") == 0 && strcmp(argv[optind + 1], "short-message") != 0 &&
-	    strcmp(argv[optind + 1], "negotiate-overflow") != 0 &&
-	    strcmp(argv[optind + 1], "short-negotiate") != 0 &&
-	    strcmp(argv[optind + 1], "bad-descriptor") != 0) {
-		fprintf(stderr, "hv-hostsim: unknown scenario '%s'\n", argv[optind + 1]);
+	/* Everything is checked before the guest starts. */
+	if (cmd->parse(ncmd, argv + optind) < 0)
 		return HOSTSIM_EXIT_USAGE;
-	}
-
-	if (strcmp(cmd, "heartbeat") == 0 && ncmd == 2) {
-		char *end;
-
-		errno = 0;
-		count = strtoul(argv[optind + 1], &end, 10);
-		if (errno || *end || count == 0 || count > 1000000) {
-			fprintf(stderr, "hv-hostsim: invalid COUNT '%s' (1 to 1000000)\n", argv[optind + 1]);
-			return HOSTSIM_EXIT_USAGE;
-		}
-	}
 
 	h.verbose = arg_verbose;
 	h.timeout_ms = (int)(arg_timeout * 1000);
@@ -421,32 +438,25 @@ int main(int argc, char **argv)
 	printf("host: started '%s' (pid %d) on a %u-byte ring pair\n", guest[0], (int)h.pid,
 	       arg_ring_size);
 
-	if (strcmp(cmd, "negotiate") == 0) {
-		uint32_t fw, svc;
-
-		r = negotiate(&h, &fw, &svc);
-	} else if (strcmp(cmd, "heartbeat") == 0) {
-		r = cmd_heartbeat(&h, count);
-	} else {
-		r = cmd_hostile(&h, argv[optind + 1]);
-	}
+	r = cmd->run(&h);
 
 	status = hostsim_stop(&h);
-	if (strcmp(cmd, "hostile") == 0 && strcmp(argv[optind + 1], "bad-descriptor") == 0)
-		return r;
-	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM) {
+	if (h.end_reported) {
+		/* The command ended the guest itself and judged how. */
+	} else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM) {
 		/* Our own SIGTERM reached it before it installed its handler. */
 		printf("host: guest terminated by SIGTERM\n");
 	} else if (WIFSIGNALED(status)) {
 		fprintf(stderr, "hv-hostsim: the guest was killed by signal %d\n", WTERMSIG(status));
-		return HOSTSIM_EXIT_NOANSWER;
-	}
-	if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
+		r = HOSTSIM_EXIT_NOANSWER;
+	} else if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
 		printf("host: guest exited with status %d\n", WEXITSTATUS(status));
 		if (r == HOSTSIM_EXIT_OK)
 			r = HOSTSIM_EXIT_NOANSWER;
 	} else {
 		printf("host: guest stopped cleanly\n");
 	}
+	if (cmd->finish)
+		cmd->finish();
 	return r;
 }

@@ -1,9 +1,12 @@
 # hv-hostsim: the simulated Hyper-V host (installed: it is a product).
 bin_PROGRAMS += %reldir%/hv-hostsim
 %canon_reldir%_hv_hostsim_SOURCES = \
+	%reldir%/commands.h \
 	%reldir%/engine.c \
 	%reldir%/engine.h \
+	%reldir%/fcopy.c \
+	%reldir%/hostile.c \
 	%reldir%/hv-hostsim.c \
 	%reldir%/print.c
-%canon_reldir%_hv_hostsim_CPPFLAGS = $(daemon_cppflags)
+%canon_reldir%_hv_hostsim_CPPFLAGS = $(daemon_cppflags) -I$(top_srcdir)/daemons/fcopy
 %canon_reldir%_hv_hostsim_LDADD = daemons/libdaemon-common.la libvmbus/libvmbus.la

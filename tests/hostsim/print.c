@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "commands.h"
 #include "engine.h"
+#include "fcopy-wire.h"
 
 static void print_flags(uint8_t f)
 {
@@ -41,6 +43,41 @@ static void print_versions(const uint8_t *v, size_t n, size_t avail)
 		memcpy(mm, v + i * 4, sizeof(mm));
 		printf(" %u.%u", mm[0], mm[1]);
 	}
+}
+
+static void print_name(const char *what, const uint8_t *field)
+{
+	char name[3 * FCOPY_W_MAX_PATH];
+
+	if (vmbus_utf16_to_utf8(field, 2 * FCOPY_W_MAX_PATH, name, sizeof(name)) < 0)
+		printf(" %s <not valid UTF-16>", what);
+	else
+		printf(" %s '%s'", what, name);
+}
+
+/* The fcopy body: operation and, as far as the message holds them, its fields. */
+static void print_fcopy(const uint8_t *b, size_t len)
+{
+	uint32_t op, flags, size;
+	uint64_t v;
+	char buf[32];
+
+	if (len < FCOPY_HDR_LEN)
+		return;
+	memcpy(&op, b + FCOPY_OFF_OPERATION, sizeof(op));
+	printf("    %s", fcopy_op_name(op, buf, sizeof(buf)));
+	if (op == FCOPY_OP_START && len >= FCOPY_START_LEN) {
+		print_name("path", b + FCOPY_OFF_PATH_NAME);
+		print_name("file", b + FCOPY_OFF_FILE_NAME);
+		memcpy(&flags, b + FCOPY_OFF_COPY_FLAGS, sizeof(flags));
+		memcpy(&v, b + FCOPY_OFF_FILE_SIZE, sizeof(v));
+		printf(" flags 0x%x size %llu", flags, (unsigned long long)v);
+	} else if (op == FCOPY_OP_WRITE && len >= FCOPY_OFF_DATA) {
+		memcpy(&v, b + FCOPY_OFF_OFFSET, sizeof(v));
+		memcpy(&size, b + FCOPY_OFF_SIZE, sizeof(size));
+		printf(" offset %llu size %u", (unsigned long long)v, size);
+	}
+	printf("\n");
 }
 
 void hostsim_print_packet(const char *dir, const struct vmbus_packet *pkt, const uint8_t *msg,
@@ -86,6 +123,8 @@ void hostsim_print_packet(const char *dir, const struct vmbus_packet *pkt, const
 
 		memcpy(&seq, msg + VMBUS_IC_HDR_LEN, sizeof(seq));
 		printf("    sequence number %llu\n", (unsigned long long)seq);
+	} else if (h.msgtype == VMBUS_IC_MSGTYPE_FCOPY) {
+		print_fcopy(msg + VMBUS_IC_HDR_LEN, h.body_len);
 	}
 	fflush(stdout);
 }

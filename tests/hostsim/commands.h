@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The commands of hv-hostsim (hv-hostsim.c: negotiate, heartbeat; fcopy.c;
+ * hostile.c) and what they share. A command parses its own arguments before
+ * the guest starts (argv[0] is the command's name; returns 0 or a negative
+ * errno after printing why), then runs against the started guest and returns
+ * an exit status (HOSTSIM_EXIT_*).
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "engine.h"
+
+/* hv-hostsim.c */
+
+/* Negotiate with the service's version lists; an exit status, the versions on success. */
+int host_negotiate(struct hostsim *h, uint32_t *ret_fw, uint32_t *ret_svc);
+/* Report a failed exchange (a negative errno from the engine); returns HOSTSIM_EXIT_NOANSWER. */
+int host_no_answer(int r);
+/* A command that speaks one service: use its version lists unless -s chose another (-EINVAL). */
+int host_use_service(const char *name, const char *command);
+/*
+ * A command that sends packets of up to len bytes of payload: check that the
+ * rings (--ring-size) can hold one, before the guest starts (-EINVAL if not).
+ */
+int host_check_packet_fits(size_t len, const char *command);
+/* "HV_E_FAIL", or "unknown status". */
+const char *host_status_name(uint32_t status);
+
+/* fcopy.c */
+
+/* The longest fcopy message, a WRITE_TO_FILE (IC headers + struct hv_do_fcopy). */
+#define FCOPY_MAX_MSG_LEN (VMBUS_IC_HDR_LEN + FCOPY_WRITE_LEN)
+
+void fcopy_help(void);
+int fcopy_parse(int argc, char **argv);
+int fcopy_run(struct hostsim *h);
+/* Print the summary line; after the guest's end was reported. */
+void fcopy_finish(void);
+
+/*
+ * Message builders, shared with the hostile scenarios. fcopy_msg_init() writes
+ * the IC headers (type FCOPY, the versions given, icmsgsize body_len, the next
+ * IC transaction id, which it returns) and the fcopy header with this
+ * operation; msg must hold VMBUS_IC_HDR_LEN + FCOPY_HDR_LEN bytes at least.
+ */
+uint8_t fcopy_msg_init(struct hostsim *h, uint8_t *msg, uint32_t fw, uint32_t svc, uint32_t op,
+		       uint16_t body_len);
+/* START fields; msg holds VMBUS_IC_HDR_LEN + FCOPY_START_LEN bytes, names already in place. */
+void fcopy_put_start(uint8_t *msg, uint32_t flags, uint64_t file_size);
+/* A name field (FCOPY_W_MAX_PATH units) from UTF-8. Returns 0, -EILSEQ, -ENAMETOOLONG. */
+int fcopy_put_name(uint8_t *field, const char *s, size_t len);
+/* WRITE fields (not the data); msg holds VMBUS_IC_HDR_LEN + FCOPY_OFF_DATA bytes at least. */
+void fcopy_put_write(uint8_t *msg, uint64_t offset, uint32_t size);
+/* "START_FILE_COPY", ..., or "operation N" in buf. */
+const char *fcopy_op_name(uint32_t op, char *buf, size_t size);
+
+/* hostile.c */
+
+void hostile_help(void);
+int hostile_parse(int argc, char **argv);
+int hostile_run(struct hostsim *h);

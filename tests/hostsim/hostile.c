@@ -1,0 +1,498 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * hv-hostsim hostile SCENARIO [DIR]: malformed traffic. Each scenario checks
+ * that the guest survives it and still answers, or, where the ring itself is
+ * broken, that it stops cleanly. A guest that does not answer never counts as
+ * surviving.
+ *
+ * The scenarios are one table: the help text, the check of the command line
+ * and the dispatch all come from it.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "commands.h"
+#include "engine.h"
+#include "fcopy-wire.h"
+#include "macro.h"
+
+/* What DIR means to a scenario. */
+enum dir_use {
+	DIR_NONE,  /* no DIR */
+	DIR_PATH,  /* the path_name of its START messages (default /tmp) */
+	DIR_PROBE, /* if given, a valid START of PROBE_NAME there comes first */
+};
+
+#define PROBE_NAME "hv-hostsim-probe"
+#define DEFAULT_DIR "/tmp"
+
+struct scenario {
+	const char *name;
+	const char *service; /* the version lists it negotiates with, NULL for any */
+	enum dir_use dir;
+	int (*run)(struct hostsim *h, const char *dir);
+	const char *help;
+};
+
+static const struct scenario *scenario;
+static const char *scenario_dir;
+
+/* ------------------------------------------------------------------------ */
+/* Negotiation and ring scenarios                                            */
+/* ------------------------------------------------------------------------ */
+
+static int short_message(struct hostsim *h, const char *dir)
+{
+	static const uint8_t junk[12] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 };
+	uint32_t fw, svc;
+
+	printf("host: sending a %zu-byte message (shorter than the IC headers)\n", sizeof(junk));
+	if (hostsim_send_raw(h, junk, sizeof(junk)) < 0)
+		return HOSTSIM_EXIT_NOANSWER;
+	return host_negotiate(h, &fw, &svc);
+}
+
+/* Send a crafted NEGOTIATE; the guest must refuse it, then negotiate normally. */
+static int bad_negotiate(struct hostsim *h, const uint8_t *msg, size_t len)
+{
+	const uint8_t *resp;
+	uint32_t fw, svc;
+	size_t n;
+	int r;
+
+	r = hostsim_transact(h, msg, len, &resp, &n);
+	if (r < 0)
+		return host_no_answer(r);
+	r = vmbus_ic_negotiate_result(resp, n, &fw, &svc);
+	printf("guest: %s\n", r == 0 ? "refused it" : r > 0 ? "accepted it" : "answered garbage");
+	if (r != 0)
+		return HOSTSIM_EXIT_REFUSED;
+	return host_negotiate(h, &fw, &svc);
+}
+
+static int negotiate_overflow(struct hostsim *h, const char *dir)
+{
+	uint8_t msg[VMBUS_IC_HDR_LEN + 16] = { 0 };
+	uint16_t cnt[2] = { 0xffff, 0xffff };
+
+	printf("host: NEGOTIATE claiming 65535 + 65535 versions in a %zu-byte message\n", sizeof(msg));
+	vmbus_ic_build(msg, sizeof(msg), VMBUS_IC_MSGTYPE_NEGOTIATE, VMBUS_IC_VERSION(3, 0),
+		       VMBUS_IC_VERSION(3, 0), 16, h->next_ic_txid++);
+	memcpy(msg + VMBUS_IC_HDR_LEN, cnt, sizeof(cnt));
+	return bad_negotiate(h, msg, sizeof(msg));
+}
+
+static int short_negotiate(struct hostsim *h, const char *dir)
+{
+	/* Negotiate header, no version entries: the guest must refuse, not stay silent. */
+	uint8_t msg[VMBUS_IC_HDR_LEN + 8] = { 0 };
+
+	printf("host: NEGOTIATE of %zu bytes, without room for any version\n", sizeof(msg));
+	vmbus_ic_build(msg, sizeof(msg), VMBUS_IC_MSGTYPE_NEGOTIATE, VMBUS_IC_VERSION(3, 0),
+		       VMBUS_IC_VERSION(3, 0), 8, h->next_ic_txid++);
+	return bad_negotiate(h, msg, sizeof(msg));
+}
+
+/*
+ * Publish write_index on the host->guest ring behind the library's back and
+ * interrupt the guest, which must detect the broken ring and exit by itself
+ * with a non-zero status within the timeout.
+ */
+static int break_ring(struct hostsim *h, uint32_t write_index)
+{
+	uint8_t *ring = h->map + h->ring_size; /* host -> guest ring; write_index at offset 0 */
+
+	__atomic_store_n((uint32_t *)(void *)ring, write_index, __ATOMIC_RELEASE);
+	vmbus_channel_signal(h->ch);
+	h->end_reported = true;
+	if (!hostsim_wait_exit(h, h->timeout_ms)) {
+		fprintf(stderr, "hv-hostsim: the guest did not stop on a broken ring\n");
+		return HOSTSIM_EXIT_REFUSED;
+	}
+	if (WIFEXITED(h->guest_status) && WEXITSTATUS(h->guest_status) != 0) {
+		printf("guest: stopped with exit status %d (as it should)\n", WEXITSTATUS(h->guest_status));
+		return HOSTSIM_EXIT_OK;
+	}
+	fprintf(stderr, "hv-hostsim: the guest ended with wait status 0x%x\n", h->guest_status);
+	return HOSTSIM_EXIT_REFUSED;
+}
+
+static int bad_descriptor(struct hostsim *h, const char *dir)
+{
+	/* A packet whose len8 claims more than the ring holds. */
+	struct hv_desc {
+		uint16_t type, offset8, len8, flags;
+		uint64_t trans_id;
+	} d = { VMBUS_PKT_DATA_INBAND, 2, 0xffff, 0, 1 };
+	uint8_t *data = h->map + h->ring_size + 4096; /* the data area, after the header page */
+
+	printf("host: publishing a descriptor with len8 = 65535\n");
+	memcpy(data, &d, sizeof(d));
+	memset(data + sizeof(d), 0, 8);
+	return break_ring(h, 16 + 8);
+}
+
+static int bad_write_index(struct hostsim *h, const char *dir)
+{
+	printf("host: publishing write_index 4 (not a multiple of 8)\n");
+	return break_ring(h, 4);
+}
+
+/* ------------------------------------------------------------------------ */
+/* File Copy scenarios                                                       */
+/* ------------------------------------------------------------------------ */
+
+struct probe {
+	struct hostsim *h;
+	uint32_t fw, svc;
+	const char *dir; /* where probe_open() opens a transfer, or NULL */
+	unsigned n_bad, n_accepted;
+};
+
+/* One of the fcopy messages below: room for the largest, a WRITE. */
+typedef uint8_t fcopy_msg[VMBUS_IC_HDR_LEN + FCOPY_WRITE_LEN];
+
+/* START of name in dir into msg (flags OVER_WRITE, size 0). Returns 0 or -errno. */
+static int build_start(struct probe *p, uint8_t *msg, const char *dir, const char *name)
+{
+	int r;
+
+	fcopy_msg_init(p->h, msg, p->fw, p->svc, FCOPY_OP_START, FCOPY_START_LEN);
+	r = fcopy_put_name(msg + VMBUS_IC_HDR_LEN + FCOPY_OFF_PATH_NAME, dir, strlen(dir));
+	if (r >= 0 && name)
+		r = fcopy_put_name(msg + VMBUS_IC_HDR_LEN + FCOPY_OFF_FILE_NAME, name, strlen(name));
+	if (r < 0) {
+		fprintf(stderr, "hv-hostsim: DIR '%s' does not fit in a path_name field\n", dir);
+		return r;
+	}
+	fcopy_put_start(msg, FCOPY_FLAG_OVER_WRITE, 0);
+	return 0;
+}
+
+/* A full-length WRITE (data zero); the headers claim the whole structure. */
+static void build_write(struct probe *p, uint8_t *msg, uint64_t offset, uint32_t size)
+{
+	fcopy_msg_init(p->h, msg, p->fw, p->svc, FCOPY_OP_WRITE, FCOPY_WRITE_LEN);
+	fcopy_put_write(msg, offset, size);
+	memset(msg + VMBUS_IC_HDR_LEN + FCOPY_OFF_DATA, 0, FCOPY_DATA_FRAGMENT);
+}
+
+/* Send msg and return the guest's status in *ret_status; 0 or an exit status. */
+static int probe_exchange(struct probe *p, const uint8_t *msg, size_t len, uint32_t *ret_status)
+{
+	struct vmbus_ic_header hdr;
+	const uint8_t *resp;
+	size_t n;
+	int r;
+
+	r = hostsim_transact(p->h, msg, len, &resp, &n);
+	if (r < 0)
+		return host_no_answer(r);
+	if (vmbus_ic_parse(resp, n, &hdr) < 0) {
+		fprintf(stderr, "hv-hostsim: malformed answer (%zu bytes)\n", n);
+		return HOSTSIM_EXIT_NOANSWER;
+	}
+	*ret_status = hdr.status;
+	return 0;
+}
+
+/* Negotiate the fcopy versions; probe_dir is for probe_open(). Returns an exit status. */
+static int probe_begin(struct probe *p, struct hostsim *h, const char *probe_dir)
+{
+	*p = (struct probe){ .h = h, .dir = probe_dir };
+	return host_negotiate(h, &p->fw, &p->svc);
+}
+
+/*
+ * With a DIR, open a transfer there as a real host would, so that the bad
+ * message after it meets an open file (a guest may well drop the transfer on
+ * each bad message). Returns 0 or an exit status.
+ */
+static int probe_open(struct probe *p)
+{
+	fcopy_msg msg;
+	uint32_t status;
+	int r;
+
+	if (!p->dir)
+		return 0;
+	if (build_start(p, msg, p->dir, PROBE_NAME) < 0)
+		return HOSTSIM_EXIT_USAGE;
+	printf("host: START_FILE_COPY of '%s' in '%s', so that a transfer is open\n", PROBE_NAME, p->dir);
+	r = probe_exchange(p, msg, VMBUS_IC_HDR_LEN + FCOPY_START_LEN, &status);
+	if (r)
+		return r;
+	if (status != VMBUS_HV_S_OK) {
+		printf("guest: START_FILE_COPY failed: %s (0x%08x)\n", host_status_name(status), status);
+		fprintf(stderr, "hv-hostsim: no transfer open in '%s': nothing to test\n", p->dir);
+		return HOSTSIM_EXIT_REFUSED;
+	}
+	printf("guest: accepted it\n");
+	return 0;
+}
+
+/* Send one bad message, which the guest must answer with an error. Returns 0 or an exit status. */
+static int probe_bad(struct probe *p, const uint8_t *msg, size_t len, const char *what)
+{
+	uint32_t status;
+	int r;
+
+	printf("host: %s\n", what);
+	r = probe_exchange(p, msg, len, &status);
+	if (r)
+		return r;
+	p->n_bad++;
+	if (status == VMBUS_HV_S_OK) {
+		p->n_accepted++;
+		printf("guest: accepted it (HV_S_OK)\n");
+	} else {
+		printf("guest: refused it (%s)\n", host_status_name(status));
+	}
+	return 0;
+}
+
+/* CANCEL_FCOPY: the guest must still answer. Then judge. */
+static int probe_end(struct probe *p)
+{
+	uint8_t msg[VMBUS_IC_HDR_LEN + FCOPY_HDR_LEN];
+	uint32_t status;
+	int r;
+
+	printf("host: CANCEL_FCOPY, which the guest must still answer\n");
+	fcopy_msg_init(p->h, msg, p->fw, p->svc, FCOPY_OP_CANCEL, FCOPY_HDR_LEN);
+	r = probe_exchange(p, msg, sizeof(msg), &status);
+	if (r)
+		return r;
+	printf("guest: answered CANCEL_FCOPY with %s\n", host_status_name(status));
+	if (p->n_accepted) {
+		fprintf(stderr, "hv-hostsim: the guest accepted %u of %u malformed messages\n",
+			p->n_accepted, p->n_bad);
+		return HOSTSIM_EXIT_REFUSED;
+	}
+	printf("host: the guest refused all %u malformed messages and still answers\n", p->n_bad);
+	return HOSTSIM_EXIT_OK;
+}
+
+static int fcopy_write_before_start(struct hostsim *h, const char *dir)
+{
+	struct probe p;
+	fcopy_msg msg;
+	int r;
+
+	r = probe_begin(&p, h, NULL);
+	if (r)
+		return r;
+	build_write(&p, msg, 0, 10);
+	r = probe_bad(&p, msg, VMBUS_IC_HDR_LEN + FCOPY_WRITE_LEN,
+		      "WRITE_TO_FILE of 10 bytes at offset 0, without START_FILE_COPY");
+	if (r)
+		return r;
+	fcopy_msg_init(h, msg, p.fw, p.svc, FCOPY_OP_COMPLETE, FCOPY_HDR_LEN);
+	r = probe_bad(&p, msg, VMBUS_IC_HDR_LEN + FCOPY_HDR_LEN,
+		      "COMPLETE_FCOPY, without START_FILE_COPY");
+	if (r)
+		return r;
+	return probe_end(&p);
+}
+
+static int fcopy_oversize_write(struct hostsim *h, const char *dir)
+{
+	struct probe p;
+	fcopy_msg msg;
+	int r;
+
+	r = probe_begin(&p, h, dir);
+	if (!r)
+		r = probe_open(&p);
+	if (r)
+		return r;
+	build_write(&p, msg, 0, FCOPY_DATA_FRAGMENT + 1);
+	r = probe_bad(&p, msg, VMBUS_IC_HDR_LEN + FCOPY_WRITE_LEN,
+		      "WRITE_TO_FILE with size 6145 (more than the 6144-byte data field)");
+	if (r)
+		return r;
+	r = probe_open(&p);
+	if (r)
+		return r;
+	/* The headers claim the whole structure; the packet ends 50 bytes into the data. */
+	build_write(&p, msg, 0, 100);
+	r = probe_bad(&p, msg, VMBUS_IC_HDR_LEN + FCOPY_OFF_DATA + 50,
+		      "WRITE_TO_FILE with size 100 in a packet with 50 bytes of data");
+	if (r)
+		return r;
+	return probe_end(&p);
+}
+
+static int fcopy_offset_overflow(struct hostsim *h, const char *dir)
+{
+	struct probe p;
+	fcopy_msg msg;
+	int r;
+
+	r = probe_begin(&p, h, dir);
+	if (!r)
+		r = probe_open(&p);
+	if (r)
+		return r;
+	build_write(&p, msg, 0xFFFFFFFFFFFFFF00ull, FCOPY_DATA_FRAGMENT);
+	r = probe_bad(&p, msg, VMBUS_IC_HDR_LEN + FCOPY_WRITE_LEN,
+		      "WRITE_TO_FILE of 6144 bytes at offset 0xFFFFFFFFFFFFFF00 (the end overflows)");
+	if (r)
+		return r;
+	return probe_end(&p);
+}
+
+static int fcopy_unterminated_name(struct hostsim *h, const char *dir)
+{
+	uint8_t *name;
+	struct probe p;
+	fcopy_msg msg;
+	int r;
+
+	r = probe_begin(&p, h, NULL);
+	if (r)
+		return r;
+	if (build_start(&p, msg, dir, NULL) < 0)
+		return HOSTSIM_EXIT_USAGE;
+	name = msg + VMBUS_IC_HDR_LEN + FCOPY_OFF_FILE_NAME;
+	for (int i = 0; i < FCOPY_W_MAX_PATH; i++) {
+		name[2 * i] = 'A';
+		name[2 * i + 1] = 0;
+	}
+	r = probe_bad(&p, msg, VMBUS_IC_HDR_LEN + FCOPY_START_LEN,
+		      "START_FILE_COPY with a file name of 260 'A' and no NUL");
+	if (r)
+		return r;
+	return probe_end(&p);
+}
+
+static int fcopy_invalid_utf16(struct hostsim *h, const char *dir)
+{
+	static const uint8_t lone_surrogate[] = { 0x00, 0xd8, 'x', 0, 0, 0 }; /* U+D800 'x' NUL */
+	struct probe p;
+	fcopy_msg msg;
+	int r;
+
+	r = probe_begin(&p, h, NULL);
+	if (r)
+		return r;
+	if (build_start(&p, msg, dir, NULL) < 0)
+		return HOSTSIM_EXIT_USAGE;
+	memcpy(msg + VMBUS_IC_HDR_LEN + FCOPY_OFF_FILE_NAME, lone_surrogate, sizeof(lone_surrogate));
+	r = probe_bad(&p, msg, VMBUS_IC_HDR_LEN + FCOPY_START_LEN,
+		      "START_FILE_COPY with a file name of a lone surrogate (0xD800) and 'x'");
+	if (r)
+		return r;
+	return probe_end(&p);
+}
+
+static int fcopy_truncated_start(struct hostsim *h, const char *dir)
+{
+	struct probe p;
+	fcopy_msg msg;
+	int r;
+
+	r = probe_begin(&p, h, NULL);
+	if (r)
+		return r;
+	if (build_start(&p, msg, dir, PROBE_NAME) < 0)
+		return HOSTSIM_EXIT_USAGE;
+	/* The headers claim the whole structure; the packet ends in the path name. */
+	r = probe_bad(&p, msg, VMBUS_IC_HDR_LEN + 600,
+		      "START_FILE_COPY cut to 628 bytes (1116 with the whole structure)");
+	if (r)
+		return r;
+	return probe_end(&p);
+}
+
+static int fcopy_unknown_op(struct hostsim *h, const char *dir)
+{
+	uint8_t msg[VMBUS_IC_HDR_LEN + FCOPY_HDR_LEN];
+	struct probe p;
+	int r;
+
+	r = probe_begin(&p, h, NULL);
+	if (r)
+		return r;
+	fcopy_msg_init(h, msg, p.fw, p.svc, 9, FCOPY_HDR_LEN);
+	r = probe_bad(&p, msg, sizeof(msg), "fcopy message with operation 9");
+	if (r)
+		return r;
+	return probe_end(&p);
+}
+
+static const struct scenario scenarios[] = {
+	{ "short-message", NULL, DIR_NONE, short_message,
+	  "a message shorter than the IC headers" },
+	{ "short-negotiate", NULL, DIR_NONE, short_negotiate,
+	  "NEGOTIATE without room for versions" },
+	{ "negotiate-overflow", NULL, DIR_NONE, negotiate_overflow,
+	  "NEGOTIATE claiming 65535 + 65535 versions" },
+	{ "bad-descriptor", NULL, DIR_NONE, bad_descriptor,
+	  "a packet larger than the ring (must exit != 0)" },
+	{ "bad-write-index", NULL, DIR_NONE, bad_write_index,
+	  "a write_index not 8-aligned (must exit != 0)" },
+	{ "fcopy-write-before-start", "fcopy", DIR_NONE, fcopy_write_before_start,
+	  "WRITE and COMPLETE without START" },
+	{ "fcopy-oversize-write", "fcopy", DIR_PROBE, fcopy_oversize_write,
+	  "WRITE sizes past the data field, the packet" },
+	{ "fcopy-offset-overflow", "fcopy", DIR_PROBE, fcopy_offset_overflow,
+	  "WRITE whose offset + size overflows" },
+	{ "fcopy-unterminated-name", "fcopy", DIR_PATH, fcopy_unterminated_name,
+	  "START, 260-unit file name without NUL" },
+	{ "fcopy-invalid-utf16", "fcopy", DIR_PATH, fcopy_invalid_utf16,
+	  "START, lone surrogate in the file name" },
+	{ "fcopy-truncated-start", "fcopy", DIR_PATH, fcopy_truncated_start,
+	  "START cut to 628 bytes" },
+	{ "fcopy-unknown-op", "fcopy", DIR_NONE, fcopy_unknown_op,
+	  "fcopy message with operation 9" },
+};
+
+void hostile_help(void)
+{
+	printf("hostile SCENARIO [DIR]: the guest must survive and keep answering (exit 0),\n"
+	       "not accept the malformed message (else 1), not die or hang (else 3). The\n"
+	       "fcopy-* scenarios imply -s fcopy; each malformed message must get an error\n"
+	       "status, then CANCEL_FCOPY an answer. (P): DIR is the path of the STARTs\n"
+	       "(default " DEFAULT_DIR "). (O): with DIR, a valid START of " PROBE_NAME " in\n"
+	       "DIR opens a transfer before each bad WRITE. SCENARIO is one of:\n");
+	for (size_t i = 0; i < ELEMENTSOF(scenarios); i++)
+		printf("  %-24s %s %s\n", scenarios[i].name,
+		       scenarios[i].dir == DIR_PATH ? "(P)" : scenarios[i].dir == DIR_PROBE ? "(O)" : "   ",
+		       scenarios[i].help);
+}
+
+int hostile_parse(int argc, char **argv)
+{
+	if (argc < 2 || argc > 3) {
+		fprintf(stderr, "hv-hostsim: wrong number of arguments for 'hostile'\n");
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < ELEMENTSOF(scenarios) && !scenario; i++)
+		if (strcmp(scenarios[i].name, argv[1]) == 0)
+			scenario = &scenarios[i];
+	if (!scenario) {
+		fprintf(stderr, "hv-hostsim: unknown scenario '%s' (see --help)\n", argv[1]);
+		return -EINVAL;
+	}
+	if (argc == 3 && scenario->dir == DIR_NONE) {
+		fprintf(stderr, "hv-hostsim: scenario '%s' takes no DIR\n", scenario->name);
+		return -EINVAL;
+	}
+	scenario_dir = argc == 3 ? argv[2] : scenario->dir == DIR_PATH ? DEFAULT_DIR : NULL;
+	if (scenario->service && host_use_service(scenario->service, scenario->name) < 0)
+		return -EINVAL;
+	/* The fcopy scenarios send up to a whole WRITE_TO_FILE. */
+	if (scenario->service && host_check_packet_fits(FCOPY_MAX_MSG_LEN, scenario->name) < 0)
+		return -EINVAL;
+	return 0;
+}
+
+int hostile_run(struct hostsim *h)
+{
+	return scenario->run(h, scenario_dir);
+}
