@@ -39,7 +39,18 @@ are the daemon's own log. -v decodes the first packets.
 
 EOT
 "$hostsim" -v fcopy --create-path "$work/host/$name" "$work/guest/incoming/" -- \
-	"$fcopyd" --state-dir "$work/state" 2>&1 | awk '/WRITE_TO_FILE/ && ++w > 2 { next } { print }'
+	"$fcopyd" --state-dir "$work/state" 2>&1 | awk '
+	# Show the first two WRITE_TO_FILE exchanges decoded, then only count them.
+	function flush() {
+		if (blk == "") return
+		if (blk ~ /size 6196 / && ++w > 4) skipped++
+		else { if (skipped) { printf "    ... %d more WRITE_TO_FILE packets ...\n", skipped; skipped = 0 }; printf "%s", blk }
+		blk = ""
+	}
+	/packet type/ { flush(); blk = $0 "\n"; next }
+	/^    / && blk != "" { blk = blk $0 "\n"; next }
+	{ flush(); if (skipped) { printf "    ... %d more WRITE_TO_FILE packets ...\n", skipped; skipped = 0 }; print }
+	END { flush() }'
 echo
 echo "=== the guest's directory ====================================================="
 ls -l "$work/guest/incoming/"
