@@ -37,6 +37,7 @@ struct fcopy_sink {
 	bool preallocated;
 	int64_t t0;                    /* µs */
 	int last_pct;
+	int64_t last_notify; /* µs */
 };
 
 static int64_t now_us(void)
@@ -179,9 +180,11 @@ static void notify_status(struct fcopy_sink *s, bool force)
 		return;
 	}
 	pct = s->hint ? (int)(s->bytes >= s->hint ? 100 : s->bytes * 100 / s->hint) : -1;
-	if (!force && pct == s->last_pct)
+	/* At most one update per percent, and one a second when the size is unknown. */
+	if (!force && (pct >= 0 ? pct == s->last_pct : now_us() - s->last_notify < 1000000))
 		return;
 	s->last_pct = pct;
+	s->last_notify = now_us();
 	if (pct >= 0)
 		sd_notifyf(0, "STATUS=Receiving %s: %d%%", s->name, pct);
 	else

@@ -339,3 +339,17 @@ assert_same() {
 	assert_failure 1
 	assert_output --partial "invalid --mode"
 }
+
+@test "systemd notifications: READY=1, idle and progress STATUS=, STOPPING=1" {
+	notify_listen "$SCRATCH/notify.log"
+	mkfile big $((1024 * 1024))
+	copy "$SCRATCH/src/big" "$SCRATCH/dst/"
+	assert_success
+	run cat "$SCRATCH/notify.log"
+	assert_line "READY=1"
+	assert_line "STATUS=Receiving big: 0%"
+	assert_line "STATUS=Receiving big: 50%"
+	assert_line "STATUS=Receiving big: 100%"
+	assert_line "STATUS=Idle, waiting for the host"
+	assert_line "STOPPING=1"
+}

@@ -13,6 +13,7 @@ load "$bats_lib/bats-assert/load.bash"
 HOSTSIM="$top_builddir/tests/hostsim/hv-hostsim"
 TESTGUEST="$top_builddir/tests/guest/hv-testguest"
 FCOPYD="$top_builddir/daemons/hv-fcopyd"
+NOTIFY_LISTEN="$top_builddir/tests/guest/notify-listen"
 # libtool wrappers would re-link on first use; run the real binaries with the built library.
 export LD_LIBRARY_PATH="$top_builddir/libvmbus/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 for p in HOSTSIM TESTGUEST FCOPYD; do
@@ -71,4 +72,18 @@ hostsim() {
 	limit=$(scaled 60)
 	setsid bash -c 'echo $$ >> "$1"; shift; exec timeout -k 5 "$@"' \
 		hostsim "$HV_PGIDS" "$limit" "$HOSTSIM" "$@"
+}
+
+# notify_listen FILE: a notification socket for sd_notify(3); exports
+# NOTIFY_SOCKET; every message lands in FILE, one per line. Killed by teardown.
+notify_listen() {
+	local sock="$SCRATCH/notify.sock"
+	setsid bash -c 'echo $$ >> "$1"; exec "$2" "$3" "$4"' notify "$HV_PGIDS" \
+		"$NOTIFY_LISTEN" "$sock" "$1" > "$SCRATCH/.notify-ready" &
+	for _ in $(seq 100); do
+		[ -s "$SCRATCH/.notify-ready" ] && break
+		sleep 0.05
+	done
+	[ -s "$SCRATCH/.notify-ready" ] || fail "notify-listen did not start"
+	export NOTIFY_SOCKET="$sock"
 }

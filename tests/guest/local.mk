@@ -3,3 +3,7 @@ noinst_PROGRAMS += %reldir%/hv-testguest
 %canon_reldir%_hv_testguest_SOURCES = %reldir%/hv-testguest.c
 %canon_reldir%_hv_testguest_CPPFLAGS = $(daemon_cppflags)
 %canon_reldir%_hv_testguest_LDADD = daemons/libdaemon-common.la libvmbus/libvmbus.la $(LIBSYSTEMD_LIBS)
+
+# notify-listen: a stand-in for systemd's notification socket, to test sd_notify messages.
+noinst_PROGRAMS += %reldir%/notify-listen
+%canon_reldir%_notify_listen_SOURCES = %reldir%/notify-listen.c
