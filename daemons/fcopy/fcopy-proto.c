@@ -135,8 +135,21 @@ int fcopy_target(const char *path, const char *name, char *dir, size_t dir_size,
 		*ret_why = "the path is not absolute";
 		return -EINVAL;
 	}
-	if (dir_size < 2)
+	if (dir_size < 2) {
+		*ret_why = "no room for the directory";
 		return -ENAMETOOLONG;
+	}
+	/* Windows names never hold C0 controls; here they could only forge log lines. */
+	for (const char *c = path; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f) {
+			*ret_why = "the path contains a control character";
+			return -EINVAL;
+		}
+	for (const char *c = name; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f) {
+			*ret_why = "the file name contains a control character";
+			return -EINVAL;
+		}
 
 	while (*p) {
 		const char *end;
@@ -203,8 +216,11 @@ uint32_t fcopy_message(struct fcopy *f, const uint8_t *body, size_t len)
 		return fcopy_handle(f, &req);
 	f->n_refused++;
 	log_error("refusing a %zu-byte %s: %s", len, len >= 4 ? fcopy_op_name(req.op) : "message", why);
+	/* A lost fragment ruins the file; a new START means the old transfer is over either way. */
 	if (len >= 4 && req.op == FCOPY_OP_WRITE)
 		abort_open(f, "a fragment could not be decoded");
+	else if (len >= 4 && req.op == FCOPY_OP_START)
+		abort_open(f, "a new START_FILE_COPY arrived");
 	return status;
 }
 

@@ -3,6 +3,17 @@
 #   CC=clang CFLAGS="-g -O1 -fsanitize=fuzzer-no-link" --enable-fuzzing --enable-sanitizers
 # (what tests/fuzz/run-fuzzers.sh does); tests/fuzz/run-fuzzers.sh BUILD_DIR SECONDS runs them.
 fuzz_corpus = \
+	%reldir%/corpus/fuzz-fcopy/cancel-midway \
+	%reldir%/corpus/fuzz-fcopy/lone-surrogate \
+	%reldir%/corpus/fuzz-fcopy/names-cjk-emoji \
+	%reldir%/corpus/fuzz-fcopy/oversize-write \
+	%reldir%/corpus/fuzz-fcopy/restart \
+	%reldir%/corpus/fuzz-fcopy/session \
+	%reldir%/corpus/fuzz-fcopy/short-and-unknown \
+	%reldir%/corpus/fuzz-fcopy/sink-failures \
+	%reldir%/corpus/fuzz-fcopy/traversal \
+	%reldir%/corpus/fuzz-fcopy/unterminated-name \
+	%reldir%/corpus/fuzz-fcopy/write-before-start \
 	%reldir%/corpus/fuzz-negotiate/fcopy \
 	%reldir%/corpus/fuzz-negotiate/heartbeat \
 	%reldir%/corpus/fuzz-negotiate/kvp \
@@ -47,6 +58,7 @@ noinst_PROGRAMS += \
 	%reldir%/fuzz-ring \
 	%reldir%/fuzz-negotiate \
 	%reldir%/fuzz-utf16 \
+	%reldir%/fuzz-fcopy \
 	%reldir%/make-seeds
 
 %canon_reldir%_fuzz_ring_SOURCES = %reldir%/fuzz-ring.c
@@ -64,8 +76,19 @@ noinst_PROGRAMS += \
 %canon_reldir%_fuzz_utf16_LDFLAGS = $(fuzz_ldflags)
 %canon_reldir%_fuzz_utf16_LDADD = $(fuzz_ldadd)
 
+# hv-fcopyd's message handler. libdaemon-common.la brings the shared libvmbus.la, so
+# the internal copy is not linked too; -no-install gives a binary, not a libtool wrapper.
+%canon_reldir%_fuzz_fcopy_SOURCES = %reldir%/fuzz-fcopy.c
+%canon_reldir%_fuzz_fcopy_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemons/common \
+	-I$(top_srcdir)/daemons/fcopy
+%canon_reldir%_fuzz_fcopy_CFLAGS = $(fuzz_cflags)
+%canon_reldir%_fuzz_fcopy_LDFLAGS = $(fuzz_ldflags) -no-install
+%canon_reldir%_fuzz_fcopy_LDADD = daemons/libfcopy-proto.la daemons/libdaemon-common.la \
+	libvmbus/libvmbus.la $(LIBSYSTEMD_LIBS)
+
 # Seed generator (an ordinary program): "make fuzz-seeds" rewrites the committed corpus.
 %canon_reldir%_make_seeds_SOURCES = %reldir%/make-seeds.c
+%canon_reldir%_make_seeds_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemons/fcopy
 %canon_reldir%_make_seeds_LDADD = $(fuzz_ldadd)
 
 fuzz-seeds: %reldir%/make-seeds$(EXEEXT)

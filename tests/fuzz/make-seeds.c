@@ -1,24 +1,27 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Writes the seed corpora of the fuzz targets: make-seeds DIR creates
- * DIR/fuzz-ring, DIR/fuzz-negotiate and DIR/fuzz-utf16. The seeds are
+ * DIR/fuzz-ring, DIR/fuzz-negotiate, DIR/fuzz-utf16 and DIR/fuzz-fcopy. The seeds are
  * committed (tests/fuzz/corpus); rerun this only to change them, with
  * "make fuzz-seeds" in a --enable-fuzzing build, and update EXTRA_DIST.
  *
  * Ring seeds are made by the library's own producer, so they start the fuzzer
  * from well formed packet chains: the 16-byte control block of fuzz-ring.c
- * followed by the data area.
+ * followed by the data area. fcopy seeds are sessions as fuzz-fcopy.c reads
+ * them: message bodies, each after its 2-byte little-endian length.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fcopy-wire.h"
 #include "internal.h"
 
 #define HDR 4096u
@@ -259,6 +262,251 @@ static int utf16_seeds(void)
 	return r;
 }
 
+/* An fcopy session: message bodies, each after its 2-byte little-endian length. */
+struct fcopy_seq {
+	uint8_t buf[20480];
+	size_t len;
+};
+
+static void seq_add(struct fcopy_seq *q, const uint8_t *body, size_t len)
+{
+	if (len > 0xffff || q->len + 2 + len > sizeof(q->buf))
+		abort();
+	q->buf[q->len++] = (uint8_t)len;
+	q->buf[q->len++] = (uint8_t)(len >> 8);
+	memcpy(q->buf + q->len, body, len);
+	q->len += len;
+}
+
+static void put_le64(uint8_t *p, uint64_t v)
+{
+	put_le32(p, (uint32_t)v);
+	put_le32(p + 4, (uint32_t)(v >> 32));
+}
+
+/* A W_MAX_PATH field from UTF-8, NUL-terminated, zeros after. */
+static void put_name(uint8_t *field, const char *utf8)
+{
+	memset(field, 0, 2 * FCOPY_W_MAX_PATH);
+	if (vmbus_utf8_to_utf16(utf8, strlen(utf8), field, 2 * FCOPY_W_MAX_PATH) < 0)
+		abort();
+}
+
+/* A W_MAX_PATH field of n raw units (lone surrogates allowed), then NUL if there is room. */
+static void put_units(uint8_t *field, const uint16_t *u, size_t n)
+{
+	memset(field, 0, 2 * FCOPY_W_MAX_PATH);
+	for (size_t i = 0; i < n && i < FCOPY_W_MAX_PATH; i++) {
+		field[2 * i] = (uint8_t)u[i];
+		field[2 * i + 1] = (uint8_t)(u[i] >> 8);
+	}
+}
+
+static void start_body(uint8_t *m, const char *path, const char *name, uint32_t flags,
+		       uint64_t size)
+{
+	memset(m, 0, FCOPY_START_LEN);
+	put_le32(m + FCOPY_OFF_OPERATION, FCOPY_OP_START);
+	put_name(m + FCOPY_OFF_FILE_NAME, name);
+	put_name(m + FCOPY_OFF_PATH_NAME, path);
+	put_le32(m + FCOPY_OFF_COPY_FLAGS, flags);
+	put_le64(m + FCOPY_OFF_FILE_SIZE, size);
+}
+
+static void seq_start(struct fcopy_seq *q, const char *path, const char *name, uint32_t flags,
+		      uint64_t size)
+{
+	uint8_t m[FCOPY_START_LEN];
+
+	start_body(m, path, name, flags, size);
+	seq_add(q, m, sizeof(m));
+}
+
+/* A WRITE claiming size bytes at offset, in a body carrying data_len bytes of data. */
+static void seq_write(struct fcopy_seq *q, uint64_t offset, uint32_t size, size_t data_len)
+{
+	static uint8_t m[FCOPY_WRITE_LEN + 8];
+
+	if (data_len > sizeof(m) - FCOPY_OFF_DATA)
+		abort();
+	memset(m, 0, FCOPY_OFF_DATA);
+	put_le32(m + FCOPY_OFF_OPERATION, FCOPY_OP_WRITE);
+	put_le64(m + FCOPY_OFF_OFFSET, offset);
+	put_le32(m + FCOPY_OFF_SIZE, size);
+	for (size_t i = 0; i < data_len; i++)
+		m[FCOPY_OFF_DATA + i] = (uint8_t)(offset + i * 7 + 1);
+	seq_add(q, m, FCOPY_OFF_DATA + data_len);
+}
+
+/* An operation alone: the 36-byte fcopy header, or just its first len bytes. */
+static void seq_op(struct fcopy_seq *q, uint32_t op, size_t len)
+{
+	uint8_t m[FCOPY_HDR_LEN];
+
+	memset(m, 0, sizeof(m));
+	put_le32(m + FCOPY_OFF_OPERATION, op);
+	seq_add(q, m, len);
+}
+
+static int fcopy_seeds(void)
+{
+	static struct fcopy_seq q;
+	/* Names the fuzzer's sink fails on (see fuzz-fcopy.c). */
+	const uint32_t fail_exists = 0x80, fail_start = 0x40;
+	const uint64_t fail_write_offset = 0xd15c, fail_complete_hint = 0xfa11;
+	const uint32_t both = FCOPY_FLAG_OVER_WRITE | FCOPY_FLAG_CREATE_PATH;
+	uint8_t m[FCOPY_START_LEN];
+	uint16_t u[FCOPY_W_MAX_PATH];
+	char name[FCOPY_W_MAX_PATH + 1];
+	int r;
+
+	/* A whole copy as Hyper-V sends it: every WRITE body is the full 6196 bytes. */
+	q.len = 0;
+	seq_start(&q, "/tmp/fcopy/", "report.txt", both, 2 * FCOPY_DATA_FRAGMENT + 100);
+	seq_write(&q, 0, FCOPY_DATA_FRAGMENT, FCOPY_DATA_FRAGMENT);
+	seq_write(&q, FCOPY_DATA_FRAGMENT, FCOPY_DATA_FRAGMENT, FCOPY_DATA_FRAGMENT);
+	seq_write(&q, 2 * FCOPY_DATA_FRAGMENT, 100, FCOPY_DATA_FRAGMENT);
+	seq_op(&q, FCOPY_OP_COMPLETE, FCOPY_HDR_LEN);
+	r = write_seed("fuzz-fcopy", "session", q.buf, q.len);
+
+	/* CJK, Latin-1 and an astral-plane emoji (a surrogate pair) in both names. */
+	q.len = 0;
+	seq_start(&q, "/srv/\xe6\x96\x87\xe4\xbb\xb6/\xe3\x83\x87\xe3\x83\xbc\xe3\x82\xbf",
+		  "\xf0\x9f\x98\x80 \xe6\x8a\xa5\xe5\x91\x8a caf\xc3\xa9.txt",
+		  FCOPY_FLAG_CREATE_PATH, 5);
+	seq_write(&q, 0, 5, 5);
+	seq_op(&q, FCOPY_OP_COMPLETE, FCOPY_HDR_LEN);
+	r = r < 0 ? r : write_seed("fuzz-fcopy", "names-cjk-emoji", q.buf, q.len);
+
+	/* Ways out of the target directory, then a messy but harmless path. */
+	q.len = 0;
+	seq_start(&q, "/tmp/../etc", "passwd", both, 10);
+	seq_write(&q, 0, 10, 10);
+	seq_op(&q, FCOPY_OP_COMPLETE, FCOPY_HDR_LEN);
+	seq_start(&q, "/tmp", "..", both, 0);
+	seq_start(&q, "/tmp", ".", both, 0);
+	seq_start(&q, "/tmp", "../../etc/shadow", both, 0);
+	seq_start(&q, "tmp/relative", "x", both, 0);
+	seq_start(&q, "/a/..", "x", both, 0);
+	seq_start(&q, "//a/./b//..b/", "ok", both, 0);
+	seq_op(&q, FCOPY_OP_COMPLETE, FCOPY_HDR_LEN);
+	r = r < 0 ? r : write_seed("fuzz-fcopy", "traversal", q.buf, q.len);
+
+	/* WRITEs that cannot be decoded, each while a transfer is open. */
+	q.len = 0;
+	seq_start(&q, "/tmp", "a", 0, 0);
+	seq_write(&q, 0, FCOPY_DATA_FRAGMENT + 1, FCOPY_DATA_FRAGMENT + 1);
+	seq_start(&q, "/tmp", "b", 0, 0);
+	seq_write(&q, 0, 200, 100);
+	seq_start(&q, "/tmp", "c", 0, 0);
+	seq_write(&q, (uint64_t)INT64_MAX, 1, 1);
+	seq_start(&q, "/tmp", "d", 0, 0);
+	seq_write(&q, (uint64_t)INT64_MAX - FCOPY_DATA_FRAGMENT, FCOPY_DATA_FRAGMENT,
+		  FCOPY_DATA_FRAGMENT);
+	seq_op(&q, FCOPY_OP_COMPLETE, FCOPY_HDR_LEN);
+	r = r < 0 ? r : write_seed("fuzz-fcopy", "oversize-write", q.buf, q.len);
+
+	q.len = 0;
+	seq_write(&q, 0, 10, 10);
+	seq_op(&q, FCOPY_OP_COMPLETE, FCOPY_HDR_LEN);
+	seq_start(&q, "/tmp", "late", FCOPY_FLAG_OVER_WRITE, 10);
+	seq_write(&q, 0, 10, 10);
+	seq_op(&q, FCOPY_OP_COMPLETE, FCOPY_HDR_LEN);
+	seq_op(&q, FCOPY_OP_COMPLETE, FCOPY_HDR_LEN);
+	r = r < 0 ? r : write_seed("fuzz-fcopy", "write-before-start", q.buf, q.len);
+
+	q.len = 0;
+	seq_op(&q, FCOPY_OP_CANCEL, FCOPY_HDR_LEN);
+	seq_start(&q, "/tmp", "cancelled", 0, 3 * FCOPY_DATA_FRAGMENT);
+	seq_write(&q, 0, FCOPY_DATA_FRAGMENT, FCOPY_DATA_FRAGMENT);
+	seq_op(&q, FCOPY_OP_CANCEL, FCOPY_HDR_LEN);
+	seq_write(&q, FCOPY_DATA_FRAGMENT, 10, 10);
+	seq_op(&q, FCOPY_OP_COMPLETE, FCOPY_HDR_LEN);
+	seq_op(&q, FCOPY_OP_CANCEL, 4);
+	r = r < 0 ? r : write_seed("fuzz-fcopy", "cancel-midway", q.buf, q.len);
+
+	/* A name field of 260 units without NUL, then the path field; once while open. */
+	q.len = 0;
+	for (size_t i = 0; i < FCOPY_W_MAX_PATH; i++)
+		u[i] = (uint16_t)('a' + i % 26);
+	start_body(m, "/tmp", "x", 0, 0);
+	put_units(m + FCOPY_OFF_FILE_NAME, u, FCOPY_W_MAX_PATH);
+	seq_add(&q, m, sizeof(m));
+	/* The path: absolute, short components, fine but for the missing NUL. */
+	for (size_t i = 0; i < FCOPY_W_MAX_PATH; i += 100)
+		u[i] = '/';
+	start_body(m, "/tmp", "x", 0, 0);
+	put_units(m + FCOPY_OFF_PATH_NAME, u, FCOPY_W_MAX_PATH);
+	seq_add(&q, m, sizeof(m));
+	for (size_t i = 0; i < FCOPY_W_MAX_PATH; i++)
+		u[i] = (uint16_t)('a' + i % 26);
+	seq_start(&q, "/tmp", "open", 0, 0);
+	start_body(m, "/tmp", "x", 0, 0);
+	put_units(m + FCOPY_OFF_FILE_NAME, u, FCOPY_W_MAX_PATH);
+	seq_add(&q, m, sizeof(m));
+	seq_write(&q, 0, 1, 1);
+	seq_op(&q, FCOPY_OP_COMPLETE, FCOPY_HDR_LEN);
+	/* 259 units and the NUL: the longest name; too long for NAME_MAX, so refused later. */
+	start_body(m, "/tmp", "x", 0, 0);
+	put_units(m + FCOPY_OFF_FILE_NAME, u, FCOPY_W_MAX_PATH - 1);
+	seq_add(&q, m, sizeof(m));
+	r = r < 0 ? r : write_seed("fuzz-fcopy", "unterminated-name", q.buf, q.len);
+
+	/* Lone high and low surrogates, in the name and in the path. */
+	q.len = 0;
+	u[0] = 'a';
+	u[1] = 0xd83d;
+	u[2] = 'b';
+	start_body(m, "/tmp", "x", 0, 0);
+	put_units(m + FCOPY_OFF_FILE_NAME, u, 3);
+	seq_add(&q, m, sizeof(m));
+	u[0] = '/';
+	u[1] = 0xdc00;
+	start_body(m, "/tmp", "x", 0, 0);
+	put_units(m + FCOPY_OFF_PATH_NAME, u, 2);
+	seq_add(&q, m, sizeof(m));
+	u[1] = 0xd83d;
+	u[2] = 0xde00;
+	start_body(m, "/tmp", "x", 0, 0);
+	put_units(m + FCOPY_OFF_PATH_NAME, u, 3);
+	seq_add(&q, m, sizeof(m));
+	r = r < 0 ? r : write_seed("fuzz-fcopy", "lone-surrogate", q.buf, q.len);
+
+	/* A START while a transfer is open, and the longest names that pass. */
+	q.len = 0;
+	seq_start(&q, "/tmp", "first", 0, 10);
+	seq_write(&q, 0, 10, 10);
+	memset(name, 'n', NAME_MAX);
+	name[NAME_MAX] = '\0';
+	seq_start(&q, "/", name, 0, 20);
+	seq_write(&q, 0, 20, 20);
+	seq_op(&q, FCOPY_OP_COMPLETE, FCOPY_HDR_LEN);
+	r = r < 0 ? r : write_seed("fuzz-fcopy", "restart", q.buf, q.len);
+
+	/* The sink's cues: a refused start, a failed write, a failed complete. */
+	q.len = 0;
+	seq_start(&q, "/tmp", "exists", fail_exists, 0);
+	seq_start(&q, "/tmp", "fails", fail_start, 0);
+	seq_start(&q, "/tmp", "disk-full", 0, 0);
+	seq_write(&q, fail_write_offset, 10, 10);
+	seq_op(&q, FCOPY_OP_COMPLETE, FCOPY_HDR_LEN);
+	seq_start(&q, "/tmp", "no-room-at-the-end", 0, fail_complete_hint);
+	seq_write(&q, 0, 10, 10);
+	seq_op(&q, FCOPY_OP_COMPLETE, FCOPY_HDR_LEN);
+	r = r < 0 ? r : write_seed("fuzz-fcopy", "sink-failures", q.buf, q.len);
+
+	/* Bodies too short for an operation, unknown operations, a bare COMPLETE. */
+	q.len = 0;
+	seq_start(&q, "/tmp", "f", 0, 0);
+	for (size_t len = 0; len < 4; len++)
+		seq_op(&q, FCOPY_OP_COMPLETE, len);
+	seq_op(&q, 4, FCOPY_HDR_LEN);
+	seq_op(&q, UINT32_MAX, 4);
+	seq_op(&q, FCOPY_OP_COMPLETE, 4);
+	r = r < 0 ? r : write_seed("fuzz-fcopy", "short-and-unknown", q.buf, q.len);
+	return r;
+}
+
 int main(int argc, char *argv[])
 {
 	int r;
@@ -277,6 +525,8 @@ int main(int argc, char *argv[])
 		r = negotiate_seeds();
 	if (r >= 0)
 		r = utf16_seeds();
+	if (r >= 0)
+		r = fcopy_seeds();
 	if (r < 0) {
 		fprintf(stderr, "writing seeds under \"%s\": %s\n", out_dir, strerror(-r));
 		return EXIT_FAILURE;

@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# Run each libFuzzer target of libvmbus for a while and report in TAP.
+# Run each libFuzzer target (libvmbus, hv-fcopyd's handler) for a while and report in TAP.
 #
 #   tests/fuzz/run-fuzzers.sh BUILD_DIR [SECONDS]     (SECONDS per target, default 30)
 #
@@ -39,8 +39,9 @@ case $secs in '' | *[!0-9]*) usage ;; esac
 srcdir=$(cd "$(dirname "$0")/../.." && pwd) || exit 1
 
 # target:max_len. fuzz-ring: 16-byte control block + 8192-byte data area;
-# fuzz-negotiate: 36 + 4 * 200 versions is the largest meaningful message.
-targets="fuzz-ring:8208 fuzz-negotiate:1024 fuzz-utf16:1024"
+# fuzz-negotiate: 36 + 4 * 200 versions is the largest meaningful message;
+# fuzz-fcopy: a START and three full 6196-byte WRITEs and a COMPLETE, length-prefixed.
+targets="fuzz-ring:8208 fuzz-negotiate:1024 fuzz-utf16:1024 fuzz-fcopy:20480"
 
 if [ ! -f "$build/Makefile" ]; then
 	mkdir -p "$build" && build=$(cd "$build" && pwd) || exit 1
@@ -70,7 +71,11 @@ trap 'exit 130' INT TERM
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
 
-echo "1..3"
+count=0
+for t in $targets; do
+	count=$((count + 1))
+done
+echo "1..$count"
 n=0
 failed=0
 for spec in $targets; do

@@ -1,11 +1,13 @@
-# tests/unit: cmocka tests of the pure libvmbus layers (ring, IC framing, UTF-16) and of
-# fd channels over a memfd. Each program prints TAP (CMOCKA_MESSAGE_OUTPUT=TAP).
+# tests/unit: cmocka tests of the pure libvmbus layers (ring, IC framing, UTF-16), of
+# fd channels over a memfd, and of hv-fcopyd's protocol logic. Each program prints TAP
+# (CMOCKA_MESSAGE_OUTPUT=TAP).
 if HAVE_CMOCKA
 unit_tests = \
 	%reldir%/test-ring \
 	%reldir%/test-ic \
 	%reldir%/test-utf16 \
-	%reldir%/test-channel
+	%reldir%/test-channel \
+	%reldir%/test-fcopy
 check_PROGRAMS += $(unit_tests)
 TESTS += $(unit_tests)
 
@@ -26,4 +28,12 @@ TESTS += $(unit_tests)
 %canon_reldir%_test_channel_CFLAGS = $(unit_cflags) -pthread
 %canon_reldir%_test_channel_LDFLAGS = $(AM_LDFLAGS) -pthread -Wl,--wrap=vmbus_ring_unmask
 %canon_reldir%_test_channel_LDADD = $(unit_ldadd)
+
+# hv-fcopyd's pure part; libdaemon-common.la brings libvmbus.la (not the internal copy).
+%canon_reldir%_test_fcopy_SOURCES = %reldir%/test-fcopy.c %reldir%/test-util.h
+%canon_reldir%_test_fcopy_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemons/common \
+	-I$(top_srcdir)/daemons/fcopy
+%canon_reldir%_test_fcopy_CFLAGS = $(unit_cflags)
+%canon_reldir%_test_fcopy_LDADD = daemons/libfcopy-proto.la daemons/libdaemon-common.la \
+	libvmbus/libvmbus.la $(LIBSYSTEMD_LIBS) $(CMOCKA_LIBS)
 endif
