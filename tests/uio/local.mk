@@ -4,6 +4,9 @@
 #                 preloads by re-executing itself.
 #  test-uio-find  discovery by class GUID through libudev, in an umockdev testbed (the test
 #                 re-runs itself under umockdev-run; TAP skip only if umockdev-run is absent).
+#  test-daemon-rescind  the real hv-fcopyd on a fake node (fake-uio.so preloaded into it),
+#                 rescinded in the middle of a transfer: it must abort the transfer and
+#                 exit 1. Runs the built daemon, so it comes after "all".
 if HAVE_CMOCKA
 check_LTLIBRARIES += %reldir%/fake-uio.la
 %canon_reldir%_fake_uio_la_SOURCES = %reldir%/fake-uio.c
@@ -11,7 +14,7 @@ check_LTLIBRARIES += %reldir%/fake-uio.la
 %canon_reldir%_fake_uio_la_LDFLAGS = $(AM_LDFLAGS) -pthread -module -avoid-version -rpath /nowhere -shared
 %canon_reldir%_fake_uio_la_LIBADD = -ldl
 
-uio_tests = %reldir%/test-uio %reldir%/test-uio-find
+uio_tests = %reldir%/test-uio %reldir%/test-uio-find %reldir%/test-daemon-rescind
 check_PROGRAMS += $(uio_tests)
 TESTS += $(uio_tests)
 
@@ -25,4 +28,12 @@ TESTS += $(uio_tests)
 %canon_reldir%_test_uio_find_CPPFLAGS = $(AM_CPPFLAGS) -DUMOCKDEV_RUN=\"$(UMOCKDEV_RUN)\"
 %canon_reldir%_test_uio_find_CFLAGS = $(unit_cflags)
 %canon_reldir%_test_uio_find_LDADD = $(unit_ldadd)
+
+%canon_reldir%_test_daemon_rescind_SOURCES = %reldir%/test-daemon-rescind.c %reldir%/asan-preload.h
+%canon_reldir%_test_daemon_rescind_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemons/fcopy \
+	-DFAKE_UIO_DIR=\"$(abs_top_builddir)/%reldir%\" \
+	-DFCOPYD_DIR=\"$(abs_top_builddir)/daemons\" \
+	-DLIBVMBUS_DIR=\"$(abs_top_builddir)/libvmbus\"
+%canon_reldir%_test_daemon_rescind_CFLAGS = $(unit_cflags)
+%canon_reldir%_test_daemon_rescind_LDADD = $(unit_ldadd)
 endif
