@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The commands of hv-hostsim (hv-hostsim.c: negotiate, heartbeat; fcopy.c;
- * hostile.c) and what they share. A command parses its own arguments before
- * the guest starts (argv[0] is the command's name; returns 0 or a negative
- * errno after printing why), then runs against the started guest and returns
- * an exit status (HOSTSIM_EXIT_*).
+ * hostile.c; idle.c) and what they share. A command parses its own arguments
+ * before the guest starts (argv[0] is the command's name; returns 0 or a
+ * negative errno after printing why), then runs against the started guest and
+ * returns an exit status (HOSTSIM_EXIT_*).
  */
 #pragma once
 
@@ -62,3 +62,9 @@ const char *fcopy_op_name(uint32_t op, char *buf, size_t size);
 void hostile_help(void);
 int hostile_parse(int argc, char **argv);
 int hostile_run(struct hostsim *h);
+
+/* idle.c */
+
+void idle_help(void);
+int idle_parse(int argc, char **argv);
+int idle_run(struct hostsim *h);

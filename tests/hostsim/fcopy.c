@@ -407,6 +407,9 @@ static void on_signal(int sig)
 	static const uint64_t one = 1;
 	int saved = errno;
 
+	/* SA_RESETHAND resets this signal only: a second one of either kind must kill. */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
 	got_signal = sig;
 	/* Wakes a wait in the engine; a counter at its maximum is readable anyway. */
 	if (interrupt_fd >= 0)

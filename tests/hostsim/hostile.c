@@ -162,13 +162,14 @@ static int build_start(struct probe *p, uint8_t *msg, const char *dir, const cha
 	int r;
 
 	fcopy_msg_init(p->h, msg, p->fw, p->svc, FCOPY_OP_START, FCOPY_START_LEN);
+	/* Names, flags and size: nothing of the stack may reach the guest (name may be NULL). */
+	memset(msg + VMBUS_IC_HDR_LEN + FCOPY_HDR_LEN, 0, FCOPY_START_LEN - FCOPY_HDR_LEN);
 	r = fcopy_put_name(msg + VMBUS_IC_HDR_LEN + FCOPY_OFF_PATH_NAME, dir, strlen(dir));
 	if (r >= 0 && name)
 		r = fcopy_put_name(msg + VMBUS_IC_HDR_LEN + FCOPY_OFF_FILE_NAME, name, strlen(name));
-	if (r < 0) {
-		fprintf(stderr, "hv-hostsim: DIR '%s' does not fit in a path_name field\n", dir);
+	if (r < 0)
+		/* hostile_parse() checked DIR: only a bug gets here. */
 		return r;
-	}
 	fcopy_put_start(msg, FCOPY_FLAG_OVER_WRITE, 0);
 	return 0;
 }
@@ -455,11 +456,13 @@ static const struct scenario scenarios[] = {
 void hostile_help(void)
 {
 	printf("hostile SCENARIO [DIR]: the guest must survive and keep answering (exit 0),\n"
-	       "not accept the malformed message (else 1), not die or hang (else 3). The\n"
-	       "fcopy-* scenarios imply -s fcopy; each malformed message must get an error\n"
-	       "status, then CANCEL_FCOPY an answer. (P): DIR is the path of the STARTs\n"
-	       "(default " DEFAULT_DIR "). (O): with DIR, a valid START of " PROBE_NAME " in\n"
-	       "DIR opens a transfer before each bad WRITE. SCENARIO is one of:\n");
+	       "not accept the malformed message (else 1), not die or hang (else 3); where\n"
+	       "marked \"must exit != 0\", it must instead exit with a non-zero status by\n"
+	       "itself within the timeout (else 1). The fcopy-* scenarios imply -s fcopy;\n"
+	       "each malformed message must get an error status, then CANCEL_FCOPY an\n"
+	       "answer. (P): DIR is the path of the STARTs (default " DEFAULT_DIR "). (O): with\n"
+	       "DIR, a valid START of " PROBE_NAME " in DIR opens a transfer before each\n"
+	       "bad WRITE. SCENARIO is one of:\n");
 	for (size_t i = 0; i < ELEMENTSOF(scenarios); i++)
 		printf("  %-24s %s %s\n", scenarios[i].name,
 		       scenarios[i].dir == DIR_PATH ? "(P)" : scenarios[i].dir == DIR_PROBE ? "(O)" : "   ",
@@ -484,6 +487,16 @@ int hostile_parse(int argc, char **argv)
 		return -EINVAL;
 	}
 	scenario_dir = argc == 3 ? argv[2] : scenario->dir == DIR_PATH ? DEFAULT_DIR : NULL;
+	if (scenario_dir) {
+		uint8_t field[2 * FCOPY_W_MAX_PATH];
+		int r = fcopy_put_name(field, scenario_dir, strlen(scenario_dir));
+
+		if (r < 0) {
+			fprintf(stderr, "hv-hostsim: DIR '%s' %s\n", scenario_dir,
+				r == -ENAMETOOLONG ? "does not fit in a path_name field" : "is not valid UTF-8");
+			return -EINVAL;
+		}
+	}
 	if (scenario->service && host_use_service(scenario->service, scenario->name) < 0)
 		return -EINVAL;
 	/* The fcopy scenarios send up to a whole WRITE_TO_FILE. */

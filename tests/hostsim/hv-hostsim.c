@@ -74,6 +74,8 @@ static const struct command {
 	  fcopy_run, fcopy_finish },
 	{ "hostile", "hostile SCENARIO [DIR]", "send malformed traffic (scenarios below)", NULL,
 	  hostile_parse, hostile_run, NULL },
+	{ "idle", "idle SECONDS", "negotiate, then report what the guest costs while idle", NULL,
+	  idle_parse, idle_run, NULL },
 };
 
 static void help(void)
@@ -102,11 +104,13 @@ static void help(void)
 	fcopy_help();
 	printf("\n");
 	hostile_help();
+	printf("\n");
+	idle_help();
 	printf("\nExit status: 0 the guest answered success, 1 it answered an error or refused,\n"
 	       "2 usage error, 3 no valid answer (timeout, guest exited, protocol violation);\n"
 	       "fcopy also: 1 the guest answered HV_E_FAIL or another error status not below,\n"
 	       "4 it answered HV_ERROR_ALREADY_EXISTS, 5 HV_ERROR_DISK_FULL, 6 the copy was\n"
-	       "cancelled (SOURCE unreadable, SIGINT/SIGTERM, or fault injection).\n");
+	       "cancelled (reading SOURCE failed, SIGINT/SIGTERM, or fault injection).\n");
 }
 
 static const struct service_def *find_service(const char *name)

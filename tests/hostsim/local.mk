@@ -7,6 +7,7 @@ bin_PROGRAMS += %reldir%/hv-hostsim
 	%reldir%/fcopy.c \
 	%reldir%/hostile.c \
 	%reldir%/hv-hostsim.c \
+	%reldir%/idle.c \
 	%reldir%/print.c
 %canon_reldir%_hv_hostsim_CPPFLAGS = $(daemon_cppflags) -I$(top_srcdir)/daemons/fcopy
 %canon_reldir%_hv_hostsim_LDADD = daemons/libdaemon-common.la libvmbus/libvmbus.la
