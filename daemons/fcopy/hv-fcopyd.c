@@ -23,7 +23,7 @@
 #define DEFAULT_STATE_DIR LOCALSTATEDIR "/lib/hv-fcopyd"
 #define MAX_ALLOW 64
 /* Long enough for the host's next fragment to arrive without a wake-up on either side. */
-#define DEFAULT_BUSY_POLL_US 0
+#define DEFAULT_BUSY_POLL_US 100
 #define STR(x) STR_(x)
 #define STR_(x) #x
 

@@ -34,6 +34,7 @@ struct hostsim {
 	int guest_status; /* wait status once the guest exited, else -1 */
 	int verbose;
 	int timeout_ms;
+	int busy_poll_us;  /* before sleeping for the guest, check without blocking this long */
 	uint64_t next_trans_id;
 	uint8_t next_ic_txid;
 	uint8_t *buf; /* response buffer, one data area */

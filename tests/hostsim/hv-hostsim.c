@@ -49,6 +49,7 @@ static uint32_t arg_fw[VMBUS_IC_MAX_VERSIONS], arg_svc[VMBUS_IC_MAX_VERSIONS];
 static int arg_n_fw = -1, arg_n_svc = -1;
 static uint32_t arg_ring_size = DEFAULT_RING_SIZE;
 static double arg_timeout = 10;
+static int arg_busy_poll;
 static int arg_verbose;
 
 static int negotiate_parse(int argc, char **argv);
@@ -97,6 +98,8 @@ static void help(void)
 	       "      --service-versions LIST    service versions to offer\n"
 	       "  -r, --ring-size BYTES          ring size per direction (default %u)\n"
 	       "  -t, --timeout SECONDS          wait this long for each answer (default 10)\n"
+	       "      --busy-poll USEC           before sleeping for the guest, check for its\n"
+	       "                                 signal without blocking this long (default 0)\n"
 	       "  -v, --verbose                  print every packet\n"
 	       "  -h, --help                     show this help\n"
 	       "  -V, --version                  show the version\n\n",
@@ -321,6 +324,7 @@ static int parse_args(int argc, char **argv)
 		{ "service-versions", required_argument, NULL, 'S' },
 		{ "ring-size", required_argument, NULL, 'r' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "busy-poll", required_argument, NULL, 'B' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -367,6 +371,16 @@ static int parse_args(int argc, char **argv)
 				fprintf(stderr, "hv-hostsim: invalid --timeout '%s'\n", optarg);
 				return -EINVAL;
 			}
+			break;
+		case 'B':
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno || end == optarg || *end || v > 1000000) {
+				fprintf(stderr, "hv-hostsim: invalid --busy-poll '%s' (0 to 1000000 microseconds)\n",
+					optarg);
+				return -EINVAL;
+			}
+			arg_busy_poll = (int)v;
 			break;
 		case 'v':
 			arg_verbose = 1;
@@ -433,6 +447,7 @@ int main(int argc, char **argv)
 
 	h.verbose = arg_verbose;
 	h.timeout_ms = (int)(arg_timeout * 1000);
+	h.busy_poll_us = arg_busy_poll;
 	r = hostsim_start(&h, arg_ring_size, guest);
 	if (r < 0) {
 		fprintf(stderr, "hv-hostsim: cannot set up the channel: %s\n", strerror(-r));
