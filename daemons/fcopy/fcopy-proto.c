@@ -113,6 +113,14 @@ uint32_t fcopy_decode(const uint8_t *body, size_t len, struct fcopy_request *req
 	}
 }
 
+static bool has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
 int fcopy_target(const char *path, const char *name, char *dir, size_t dir_size, const char **ret_why)
 {
 	size_t n = 0, name_len = strlen(name);
@@ -140,16 +148,14 @@ int fcopy_target(const char *path, const char *name, char *dir, size_t dir_size,
 		return -ENAMETOOLONG;
 	}
 	/* Windows names never hold C0 controls; here they could only forge log lines. */
-	for (const char *c = path; *c; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f) {
-			*ret_why = "the path contains a control character";
-			return -EINVAL;
-		}
-	for (const char *c = name; *c; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f) {
-			*ret_why = "the file name contains a control character";
-			return -EINVAL;
-		}
+	if (has_control(path)) {
+		*ret_why = "the path contains a control character";
+		return -EINVAL;
+	}
+	if (has_control(name)) {
+		*ret_why = "the file name contains a control character";
+		return -EINVAL;
+	}
 
 	while (*p) {
 		const char *end;

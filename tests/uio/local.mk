@@ -18,7 +18,7 @@ uio_tests = %reldir%/test-uio %reldir%/test-uio-find %reldir%/test-daemon-rescin
 check_PROGRAMS += $(uio_tests)
 TESTS += $(uio_tests)
 
-%canon_reldir%_test_uio_SOURCES = %reldir%/test-uio.c %reldir%/asan-preload.h
+%canon_reldir%_test_uio_SOURCES = %reldir%/test-uio.c %reldir%/asan-preload.h %reldir%/uio-fixture.h
 %canon_reldir%_test_uio_CPPFLAGS = $(AM_CPPFLAGS) -DFAKE_UIO_DIR=\"$(abs_top_builddir)/%reldir%\"
 %canon_reldir%_test_uio_CFLAGS = $(unit_cflags) -pthread
 %canon_reldir%_test_uio_LDFLAGS = $(AM_LDFLAGS) -pthread
@@ -29,7 +29,7 @@ TESTS += $(uio_tests)
 %canon_reldir%_test_uio_find_CFLAGS = $(unit_cflags)
 %canon_reldir%_test_uio_find_LDADD = $(unit_ldadd)
 
-%canon_reldir%_test_daemon_rescind_SOURCES = %reldir%/test-daemon-rescind.c %reldir%/asan-preload.h
+%canon_reldir%_test_daemon_rescind_SOURCES = %reldir%/test-daemon-rescind.c %reldir%/asan-preload.h %reldir%/uio-fixture.h
 %canon_reldir%_test_daemon_rescind_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemons/fcopy \
 	-DFAKE_UIO_DIR=\"$(abs_top_builddir)/%reldir%\" \
 	-DFCOPYD_DIR=\"$(abs_top_builddir)/daemons\" \

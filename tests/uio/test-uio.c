@@ -44,6 +44,7 @@
 #include <cmocka.h>
 
 #include "asan-preload.h"
+#include "uio-fixture.h"
 #include "vmbus/vmbus.h"
 
 #define FAKE_UIO_SO FAKE_UIO_DIR "/" LT_OBJDIR "fake-uio.so"
@@ -70,43 +71,6 @@ static struct fake *live[4];
 static size_t page_size(void)
 {
 	return (size_t)sysconf(_SC_PAGESIZE);
-}
-
-static void write_file(const char *path, const char *content)
-{
-	FILE *f = fopen(path, "we");
-
-	assert_non_null(f);
-	assert_int_equal(fputs(content, f) >= 0, 1);
-	assert_int_equal(fclose(f), 0);
-}
-
-static void mkdir_p(const char *path)
-{
-	char buf[PATH_MAX];
-
-	assert_true(strlen(path) < sizeof(buf));
-	strcpy(buf, path);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		assert_true(mkdir(buf, 0755) == 0 || errno == EEXIST);
-		*p = '/';
-	}
-	assert_true(mkdir(buf, 0755) == 0 || errno == EEXIST);
-}
-
-static void pathf(char *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void pathf(char *out, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(out, PATH_MAX, fmt, ap);
-	va_end(ap);
-	assert_true(n > 0 && n < PATH_MAX);
 }
 
 static struct fake *fake_new(void)
@@ -159,27 +123,6 @@ static void fake_sysfs(struct fake *f, const char *uio, const char *name, const 
 		pathf(p, "%s/maps/map0/size", dev);
 		write_file(p, size);
 	}
-}
-
-/* Bind and listen on "<path>.sock", through an O_PATH directory fd so any length works. */
-static int listen_beside(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char dir[PATH_MAX];
-	const char *base = strrchr(path, '/') + 1;
-	int dfd, fd;
-
-	pathf(dir, "%.*s", (int)(base - path), path);
-	dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	assert_true(dfd >= 0);
-	assert_true(snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/%s.sock", dfd,
-			     base) < (int)sizeof(sa.sun_path));
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	assert_true(fd >= 0);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	assert_int_equal(listen(fd, 4), 0);
-	close(dfd);
-	return fd;
 }
 
 /*

@@ -30,10 +30,13 @@ TESTS += $(unit_tests)
 %canon_reldir%_test_channel_LDADD = $(unit_ldadd)
 
 # hv-fcopyd's pure part; libdaemon-common.la brings libvmbus.la (not the internal copy).
+# -no-install: a real binary (rpath to the built library), not a libtool wrapper
+# script, so that the aarch64 suite can run it under qemu-user.
 %canon_reldir%_test_fcopy_SOURCES = %reldir%/test-fcopy.c %reldir%/test-util.h
 %canon_reldir%_test_fcopy_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemons/common \
 	-I$(top_srcdir)/daemons/fcopy
 %canon_reldir%_test_fcopy_CFLAGS = $(unit_cflags)
+%canon_reldir%_test_fcopy_LDFLAGS = $(AM_LDFLAGS) -no-install
 %canon_reldir%_test_fcopy_LDADD = daemons/libfcopy-proto.la daemons/libdaemon-common.la \
 	libvmbus/libvmbus.la $(LIBSYSTEMD_LIBS) $(CMOCKA_LIBS)
 endif
