@@ -7,7 +7,8 @@ unit_tests = \
 	%reldir%/test-ic \
 	%reldir%/test-utf16 \
 	%reldir%/test-channel \
-	%reldir%/test-fcopy
+	%reldir%/test-fcopy \
+	%reldir%/test-fcopy-sink
 check_PROGRAMS += $(unit_tests)
 TESTS += $(unit_tests)
 
@@ -39,4 +40,12 @@ TESTS += $(unit_tests)
 %canon_reldir%_test_fcopy_LDFLAGS = $(AM_LDFLAGS) -no-install
 %canon_reldir%_test_fcopy_LDADD = daemons/libfcopy-proto.la daemons/libdaemon-common.la \
 	libvmbus/libvmbus.la $(LIBSYSTEMD_LIBS) $(CMOCKA_LIBS)
+
+# hv-fcopyd's file sink in a scratch directory (I/O, so not among the aarch64 pure tests).
+%canon_reldir%_test_fcopy_sink_SOURCES = %reldir%/test-fcopy-sink.c %reldir%/test-util.h \
+	daemons/fcopy/fcopy-sink.c
+%canon_reldir%_test_fcopy_sink_CPPFLAGS = $(%canon_reldir%_test_fcopy_CPPFLAGS)
+%canon_reldir%_test_fcopy_sink_CFLAGS = $(unit_cflags) $(LIBSYSTEMD_CFLAGS)
+%canon_reldir%_test_fcopy_sink_LDFLAGS = $(AM_LDFLAGS) -no-install
+%canon_reldir%_test_fcopy_sink_LDADD = $(%canon_reldir%_test_fcopy_LDADD)
 endif
