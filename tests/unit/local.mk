@@ -24,10 +24,12 @@ TESTS += $(unit_tests)
 %canon_reldir%_test_utf16_CFLAGS = $(unit_cflags)
 %canon_reldir%_test_utf16_LDADD = $(unit_ldadd)
 
-# --wrap lets a test play the peer between drain's last empty check and its unmask.
+# --wrap lets a test play the peer between drain's last empty check and its unmask,
+# and during drain's busy poll.
 %canon_reldir%_test_channel_SOURCES = %reldir%/test-channel.c %reldir%/test-util.h
 %canon_reldir%_test_channel_CFLAGS = $(unit_cflags) -pthread
-%canon_reldir%_test_channel_LDFLAGS = $(AM_LDFLAGS) -pthread -Wl,--wrap=vmbus_ring_unmask
+%canon_reldir%_test_channel_LDFLAGS = $(AM_LDFLAGS) -pthread -Wl,--wrap=vmbus_ring_unmask \
+	-Wl,--wrap=vmbus_ring_bytes_to_read
 %canon_reldir%_test_channel_LDADD = $(unit_ldadd)
 
 # hv-fcopyd's pure part; libdaemon-common.la brings libvmbus.la (not the internal copy).

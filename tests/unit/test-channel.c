@@ -520,6 +520,61 @@ static void test_drain_recheck(void **state)
 	assert_int_equal(hdr_of(f, 0)->read_index, hdr_of(f, 0)->write_index);
 }
 
+/* The busy poll's look at the ring: the peer writes during the first one. */
+int __real_vmbus_ring_bytes_to_read(struct vmbus_ring *r);
+int __wrap_vmbus_ring_bytes_to_read(struct vmbus_ring *r);
+
+static struct {
+	struct vmbus_channel *peer;
+	bool armed;
+	int calls;
+	uint32_t mask_seen;
+} poll_inject;
+
+int __wrap_vmbus_ring_bytes_to_read(struct vmbus_ring *r)
+{
+	poll_inject.calls++;
+	if (poll_inject.armed) {
+		poll_inject.armed = false;
+		poll_inject.mask_seen = r->hdr->interrupt_mask;
+		assert_int_equal(vmbus_channel_send(poll_inject.peer, 6, 0, 77, NULL, 0), 0);
+	}
+	return __real_vmbus_ring_bytes_to_read(r);
+}
+
+static void test_drain_busy_poll(void **state)
+{
+	struct fix *f = *state;
+	struct seen s = { .f = f };
+
+	/* Off (the default): drain never spins on the empty ring. */
+	assert_int_equal(vmbus_channel_send(f->guest, 6, 0, 1, NULL, 0), 0);
+	poll_inject.calls = 0;
+	assert_int_equal(vmbus_channel_drain(f->host, on_packet, &s), 1);
+	assert_int_equal(poll_inject.calls, 0);
+
+	/* On: a packet the peer sends while drain watches is handled in the same call, */
+	assert_int_equal(vmbus_channel_set_busy_poll(f->host, 1000), 0);
+	assert_int_equal(vmbus_channel_send(f->guest, 6, 0, 2, NULL, 0), 0);
+	s.n = 0;
+	poll_inject.peer = f->guest;
+	poll_inject.mask_seen = 0;
+	poll_inject.armed = true;
+	(void)signals(f->g2h);
+	assert_int_equal(vmbus_channel_drain(f->host, on_packet, &s), 2);
+	assert_false(poll_inject.armed);
+	assert_int_equal(s.ids[1], 77);
+	/* with interrupts still masked, so the peer did not signal for it. */
+	assert_int_equal(poll_inject.mask_seen, 1);
+	assert_int_equal(s.mask[1], 1);
+	assert_int_equal(signals(f->g2h), 0);
+	assert_int_equal(hdr_of(f, 0)->interrupt_mask, 0);
+
+	assert_int_equal(vmbus_channel_set_busy_poll(f->host, 1000001), -EINVAL);
+	assert_int_equal(vmbus_channel_set_busy_poll(NULL, 1), -EINVAL);
+	assert_int_equal(vmbus_channel_set_busy_poll(f->host, 0), 0);
+}
+
 static void test_broken(void **state)
 {
 	struct fix *f = *state;
@@ -786,6 +841,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_recv_emsgsize, fix_setup, fix_teardown),
 		cmocka_unit_test_setup_teardown(test_drain, fix_setup, fix_teardown),
 		cmocka_unit_test_setup_teardown(test_drain_recheck, fix_setup, fix_teardown),
+		cmocka_unit_test_setup_teardown(test_drain_busy_poll, fix_setup, fix_teardown),
 		cmocka_unit_test_setup_teardown(test_broken, fix_setup, fix_teardown),
 		cmocka_unit_test(test_open_fd_args),
 		cmocka_unit_test(test_parse_fd_spec),
