@@ -2,12 +2,16 @@
 daemon_cppflags = $(AM_CPPFLAGS) -I$(top_srcdir)/daemons/common
 noinst_LTLIBRARIES += %reldir%/libdaemon-common.la
 %canon_reldir%_libdaemon_common_la_SOURCES = \
+	%reldir%/common/conf-file.c \
+	%reldir%/common/conf-file.h \
 	%reldir%/common/daemon.c \
 	%reldir%/common/daemon.h \
 	%reldir%/common/ic-service.c \
 	%reldir%/common/ic-service.h \
 	%reldir%/common/log.c \
 	%reldir%/common/log.h \
+	%reldir%/common/spawn.c \
+	%reldir%/common/spawn.h \
 	%reldir%/common/versions.c \
 	%reldir%/common/versions.h
 %canon_reldir%_libdaemon_common_la_CPPFLAGS = $(daemon_cppflags)
@@ -31,4 +35,34 @@ sbin_PROGRAMS += %reldir%/hv-fcopyd
 %canon_reldir%_hv_fcopyd_CPPFLAGS = $(daemon_cppflags) -I$(top_srcdir)/daemons/fcopy
 %canon_reldir%_hv_fcopyd_CFLAGS = $(AM_CFLAGS) $(LIBSYSTEMD_CFLAGS)
 %canon_reldir%_hv_fcopyd_LDADD = %reldir%/libfcopy-proto.la %reldir%/libdaemon-common.la \
+	libvmbus/libvmbus.la $(LIBSYSTEMD_LIBS)
+
+# hv-kvpd and hv-kvp: the KVP logic and pool store (unit tests, fuzzers, the
+# benchmark and the command-line client link it), then the two programs.
+noinst_LTLIBRARIES += %reldir%/libkvp.la
+%canon_reldir%_libkvp_la_SOURCES = \
+	%reldir%/kvp/kvp-wire.h \
+	%reldir%/kvp/kvp-proto.c \
+	%reldir%/kvp/kvp-proto.h \
+	%reldir%/kvp/kvp-pool.c \
+	%reldir%/kvp/kvp-pool.h \
+	%reldir%/kvp/kvp-auto.c \
+	%reldir%/kvp/kvp-auto.h \
+	%reldir%/kvp/kvp-ip.c \
+	%reldir%/kvp/kvp-ip.h \
+	%reldir%/kvp/kvp-ip-internal.h
+%canon_reldir%_libkvp_la_CPPFLAGS = $(daemon_cppflags) -I$(top_srcdir)/daemons/kvp
+%canon_reldir%_libkvp_la_LIBADD = %reldir%/libdaemon-common.la
+
+sbin_PROGRAMS += %reldir%/hv-kvpd
+%canon_reldir%_hv_kvpd_SOURCES = %reldir%/kvp/hv-kvpd.c
+%canon_reldir%_hv_kvpd_CPPFLAGS = $(daemon_cppflags) -I$(top_srcdir)/daemons/kvp
+%canon_reldir%_hv_kvpd_CFLAGS = $(AM_CFLAGS) $(LIBSYSTEMD_CFLAGS)
+%canon_reldir%_hv_kvpd_LDADD = %reldir%/libkvp.la %reldir%/libdaemon-common.la \
+	libvmbus/libvmbus.la $(LIBSYSTEMD_LIBS)
+
+bin_PROGRAMS += %reldir%/hv-kvp
+%canon_reldir%_hv_kvp_SOURCES = %reldir%/kvp/hv-kvp.c
+%canon_reldir%_hv_kvp_CPPFLAGS = $(daemon_cppflags) -I$(top_srcdir)/daemons/kvp
+%canon_reldir%_hv_kvp_LDADD = %reldir%/libkvp.la %reldir%/libdaemon-common.la \
 	libvmbus/libvmbus.la $(LIBSYSTEMD_LIBS)

@@ -174,3 +174,66 @@ VMBUS_EXPORT int vmbus_utf8_to_utf16(const char *src, size_t src_len, void *dst,
 	d[2 * pos + 1] = 0;
 	return (int)pos;
 }
+
+VMBUS_EXPORT int vmbus_utf8_to_utf16_lossy(const char *src, size_t src_len, void *dst, size_t dst_bytes,
+					   unsigned int *ret_flags)
+{
+	const uint8_t *s = (const uint8_t *)src;
+	uint8_t *d = dst;
+	size_t units_max, pos = 0, i = 0;
+	unsigned int flags = 0;
+
+	assert_return(src || src_len == 0, -EINVAL);
+	assert_return(dst && dst_bytes >= 2, -EINVAL);
+	assert_return(dst_bytes / 2 <= INT32_MAX, -EINVAL);
+	units_max = dst_bytes / 2 - 1;
+
+	while (i < src_len && s[i]) {
+		size_t n = src_len - i;
+		const uint8_t *nul = memchr(s + i, 0, n < 4 ? n : 4);
+		uint32_t cp;
+		int len;
+
+		if (nul)
+			n = (size_t)(nul - (s + i));
+		len = get_utf8(s + i, n, &cp);
+		if (len < 0) {
+			cp = 0xfffd; /* one replacement per byte that starts no valid sequence */
+			len = 1;
+			flags |= VMBUS_UTF_REPLACED;
+		}
+		if (pos + (cp >= 0x10000 ? 2 : 1) > units_max) {
+			flags |= VMBUS_UTF_TRUNCATED;
+			break;
+		}
+		i += (size_t)len;
+		if (cp >= 0x10000) {
+			cp -= 0x10000;
+			put_unit(d, units_max, &pos, 0xd800 | cp >> 10);
+			put_unit(d, units_max, &pos, 0xdc00 | (cp & 0x3ff));
+		} else {
+			put_unit(d, units_max, &pos, cp);
+		}
+	}
+	d[2 * pos] = 0;
+	d[2 * pos + 1] = 0;
+	if (ret_flags)
+		*ret_flags = flags;
+	return (int)pos;
+}
+
+VMBUS_EXPORT bool vmbus_utf8_valid(const char *s, size_t len)
+{
+	size_t i = 0;
+
+	assert_return(s || len == 0, false);
+	while (i < len) {
+		uint32_t cp;
+		int r = get_utf8((const uint8_t *)s + i, len - i, &cp);
+
+		if (r < 0)
+			return false;
+		i += (size_t)r;
+	}
+	return true;
+}

@@ -10,7 +10,9 @@
 man_scdoc_pages = \
 	%reldir%/libvmbus.3 \
 	%reldir%/hv-hostsim.1 \
-	%reldir%/hv-fcopyd.8
+	%reldir%/hv-fcopyd.8 \
+	%reldir%/hv-kvpd.8 \
+	%reldir%/hv-kvp.1
 
 dist_man_MANS += $(man_scdoc_pages)
 
@@ -18,6 +20,8 @@ EXTRA_DIST += \
 	%reldir%/libvmbus.3.scd \
 	%reldir%/hv-hostsim.1.scd \
 	%reldir%/hv-fcopyd.8.scd \
+	%reldir%/hv-kvpd.8.scd \
+	%reldir%/hv-kvp.1.scd \
 	%reldir%/check-man.sh
 
 TESTS += %reldir%/check-man.sh
@@ -81,6 +85,12 @@ endif !HAVE_SCDOC
 	$(AM_V_SCDOC)$(man_scdoc)
 
 %reldir%/hv-fcopyd.8: %reldir%/hv-fcopyd.8.scd
+	$(AM_V_SCDOC)$(man_scdoc)
+
+%reldir%/hv-kvpd.8: %reldir%/hv-kvpd.8.scd
+	$(AM_V_SCDOC)$(man_scdoc)
+
+%reldir%/hv-kvp.1: %reldir%/hv-kvp.1.scd
 	$(AM_V_SCDOC)$(man_scdoc)
 
 # A VPATH build that regenerated a shipped page leaves it in the build tree;

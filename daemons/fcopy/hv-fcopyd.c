@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 
+#include "conf-file.h"
 #include "daemon.h"
 #include "fcopy-proto.h"
 #include "fcopy-sink.h"
@@ -82,59 +83,20 @@ static int add_allow(const char *dir, const char *where)
 	return 0;
 }
 
-static char *strip(char *s)
+/* Keys of fcopy.conf: allow (repeatable), mode. */
+static int config_setting(const char *key, const char *value, const char *where, void *userdata)
 {
-	char *e;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
-		*--e = '\0';
-	return s;
-}
-
-/* KEY = VALUE lines; '#' starts a comment. Keys: allow (repeatable), mode. */
-static int read_config(const char *path, bool must_exist)
-{
-	_cleanup_fclose_ FILE *f = fopen(path, "re");
-	char line[PATH_MAX + 64], where[PATH_MAX + 32];
-	unsigned n = 0;
-	int r;
-
-	if (!f) {
-		if (errno == ENOENT && !must_exist)
-			return 0;
-		return log_error_errno(errno, "cannot read '%s': %m", path);
+	(void)userdata;
+	if (strcmp(key, "allow") == 0)
+		return add_allow(value, where);
+	if (strcmp(key, "mode") == 0) {
+		if (arg_mode_set)
+			return 0; /* the command line wins */
+		if (parse_mode(value, &arg_mode) < 0)
+			return log_error_errno(-EINVAL, "%s: invalid mode '%s'", where, value);
+		return 0;
 	}
-	while (fgets(line, sizeof(line), f)) {
-		char *key, *value, *eq;
-
-		n++;
-		snprintf(where, sizeof(where), "%s:%u", path, n);
-		key = strip(line);
-		if (*key == '#' || *key == '\0')
-			continue;
-		eq = strchr(key, '=');
-		if (!eq)
-			return log_error_errno(-EINVAL, "%s: expected KEY = VALUE", where);
-		*eq = '\0';
-		key = strip(key);
-		value = strip(eq + 1);
-		if (strcmp(key, "allow") == 0) {
-			r = add_allow(value, where);
-			if (r < 0)
-				return r;
-		} else if (strcmp(key, "mode") == 0) {
-			if (arg_mode_set)
-				continue; /* the command line wins */
-			if (parse_mode(value, &arg_mode) < 0)
-				return log_error_errno(-EINVAL, "%s: invalid mode '%s'", where, value);
-		} else {
-			return log_error_errno(-EINVAL, "%s: unknown key '%s'", where, key);
-		}
-	}
-	return 0;
+	return log_error_errno(-EINVAL, "%s: unknown key '%s'", where, key);
 }
 
 static uint32_t handle(struct ic_service *svc, const struct vmbus_ic_header *hdr, uint8_t *msg, size_t len)
@@ -199,12 +161,9 @@ static int run(int argc, char **argv)
 			arg_state_dir = optarg;
 			break;
 		case OPT_BUSY_POLL: {
-			char *end;
 			unsigned long v;
 
-			errno = 0;
-			v = strtoul(optarg, &end, 10);
-			if (errno || end == optarg || *end || v > 1000000)
+			if (parse_unsigned(optarg, 1000000, &v) < 0)
 				return log_error_errno(-EINVAL, "invalid --busy-poll '%s' (0 to 1000000)", optarg);
 			arg_busy_poll = (unsigned)v;
 			break;
@@ -215,7 +174,7 @@ static int run(int argc, char **argv)
 	}
 	if (optind < argc)
 		return log_error_errno(-EINVAL, "unexpected argument '%s'", argv[optind]);
-	r = read_config(arg_config ? arg_config : DEFAULT_CONFIG, arg_config != NULL);
+	r = config_parse_file(arg_config ? arg_config : DEFAULT_CONFIG, arg_config != NULL, config_setting, NULL);
 	if (r < 0)
 		return r;
 

@@ -17,6 +17,7 @@
 #ifndef VMBUS_VMBUS_H
 #define VMBUS_VMBUS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -443,6 +444,34 @@ int vmbus_utf16_to_utf8(const void *src, size_t src_bytes, char *dst, size_t dst
  * Returns: UTF-16 units written (without the NUL), -EILSEQ, -ENAMETOOLONG, -EINVAL.
  */
 int vmbus_utf8_to_utf16(const char *src, size_t src_len, void *dst, size_t dst_bytes);
+
+/* Flags from vmbus_utf8_to_utf16_lossy(). */
+#define VMBUS_UTF_REPLACED 0x1u  /* an invalid sequence became U+FFFD */
+#define VMBUS_UTF_TRUNCATED 0x2u /* the input did not fit and was cut */
+
+/**
+ * vmbus_utf8_to_utf16_lossy - convert UTF-8 to a bounded UTF-16LE field, whatever it holds
+ * @src, @src_len: input; stops at a NUL byte or after @src_len bytes
+ * @dst, @dst_bytes: output field (any alignment); a NUL unit is always written
+ * @ret_flags: (optional) VMBUS_UTF_REPLACED and/or VMBUS_UTF_TRUNCATED
+ *
+ * For data that must reach the host even when it is not clean (pool records
+ * written by other programs): each byte that starts no valid UTF-8 sequence
+ * becomes U+FFFD, and input that does not fit is cut before the first
+ * character that would not (a surrogate pair is never split).
+ *
+ * Returns: UTF-16 units written (without the NUL), or -EINVAL.
+ */
+int vmbus_utf8_to_utf16_lossy(const char *src, size_t src_len, void *dst, size_t dst_bytes,
+			      unsigned int *ret_flags);
+
+/**
+ * vmbus_utf8_valid - whether @len bytes at @s are valid UTF-8
+ *
+ * The same rules as vmbus_utf8_to_utf16(): no overlong forms, encoded
+ * surrogates or code points above U+10FFFF; a NUL byte is valid.
+ */
+bool vmbus_utf8_valid(const char *s, size_t len);
 
 /* ------------------------------------------------------------------------ */
 /* Logging                                                                   */

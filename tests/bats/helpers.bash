@@ -13,10 +13,13 @@ load "$bats_lib/bats-assert/load.bash"
 HOSTSIM="$top_builddir/tests/hostsim/hv-hostsim"
 TESTGUEST="$top_builddir/tests/guest/hv-testguest"
 FCOPYD="$top_builddir/daemons/hv-fcopyd"
+KVPD="$top_builddir/daemons/hv-kvpd"
+KVP="$top_builddir/daemons/hv-kvp"
+KVP_TOOL="$top_builddir/tests/guest/kvp-tool"
 NOTIFY_LISTEN="$top_builddir/tests/guest/notify-listen"
 # libtool wrappers would re-link on first use; run the real binaries with the built library.
 export LD_LIBRARY_PATH="$top_builddir/libvmbus/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-for p in HOSTSIM TESTGUEST FCOPYD; do
+for p in HOSTSIM TESTGUEST FCOPYD KVPD KVP; do
 	d=$(dirname "${!p}") b=$(basename "${!p}")
 	[ -x "$d/.libs/$b" ] && printf -v "$p" '%s' "$d/.libs/$b"
 done

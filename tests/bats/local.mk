@@ -2,6 +2,12 @@
 bats_suites = \
 	%reldir%/cli.bats \
 	%reldir%/fcopy.bats \
-	%reldir%/hostsim.bats
+	%reldir%/hostsim.bats \
+	%reldir%/kvp-pool.bats \
+	%reldir%/kvp.bats \
+	%reldir%/kvp-ip.bats
 TESTS += $(bats_suites)
 EXTRA_DIST += $(bats_suites) %reldir%/helpers.bash
+# Stand-ins for network tools that record their arguments (kvp-ip.bats).
+EXTRA_DIST += %reldir%/fake-bin/nmcli %reldir%/fake-bin/networkctl %reldir%/fake-bin/ifup \
+	%reldir%/fake-bin/ifdown

@@ -14,6 +14,10 @@ fuzz_corpus = \
 	%reldir%/corpus/fuzz-fcopy/traversal \
 	%reldir%/corpus/fuzz-fcopy/unterminated-name \
 	%reldir%/corpus/fuzz-fcopy/write-before-start \
+	%reldir%/corpus/fuzz-kvp-pool/dups-and-ops \
+	%reldir%/corpus/fuzz-kvp-pool/hostile-records \
+	%reldir%/corpus/fuzz-kvp-pool/ops-only \
+	%reldir%/corpus/fuzz-kvp-pool/parse-fail \
 	%reldir%/corpus/fuzz-negotiate/fcopy \
 	%reldir%/corpus/fuzz-negotiate/heartbeat \
 	%reldir%/corpus/fuzz-negotiate/kvp \
@@ -59,6 +63,8 @@ noinst_PROGRAMS += \
 	%reldir%/fuzz-negotiate \
 	%reldir%/fuzz-utf16 \
 	%reldir%/fuzz-fcopy \
+	%reldir%/fuzz-kvp-pool \
+	%reldir%/fuzz-kvp \
 	%reldir%/make-seeds
 
 %canon_reldir%_fuzz_ring_SOURCES = %reldir%/fuzz-ring.c
@@ -86,6 +92,24 @@ noinst_PROGRAMS += \
 %canon_reldir%_fuzz_fcopy_LDADD = daemons/libfcopy-proto.la daemons/libdaemon-common.la \
 	libvmbus/libvmbus.la $(LIBSYSTEMD_LIBS)
 
+# hv-kvpd's message handler over memory-only pools (libkvp.la, as for fuzz-fcopy).
+%canon_reldir%_fuzz_kvp_SOURCES = %reldir%/fuzz-kvp.c
+%canon_reldir%_fuzz_kvp_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemons/common \
+	-I$(top_srcdir)/daemons/kvp
+%canon_reldir%_fuzz_kvp_CFLAGS = $(fuzz_cflags)
+%canon_reldir%_fuzz_kvp_LDFLAGS = $(fuzz_ldflags) -no-install
+%canon_reldir%_fuzz_kvp_LDADD = daemons/libkvp.la daemons/libdaemon-common.la \
+	libvmbus/libvmbus.la $(LIBSYSTEMD_LIBS)
+
+# hv-kvpd's pool store: kvp_pool_parse and a memory-only pool set against a model.
+%canon_reldir%_fuzz_kvp_pool_SOURCES = %reldir%/fuzz-kvp-pool.c
+%canon_reldir%_fuzz_kvp_pool_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemons/common \
+	-I$(top_srcdir)/daemons/kvp
+%canon_reldir%_fuzz_kvp_pool_CFLAGS = $(fuzz_cflags)
+%canon_reldir%_fuzz_kvp_pool_LDFLAGS = $(fuzz_ldflags) -no-install
+%canon_reldir%_fuzz_kvp_pool_LDADD = daemons/libkvp.la daemons/libdaemon-common.la \
+	libvmbus/libvmbus.la $(LIBSYSTEMD_LIBS)
+
 # Seed generator (an ordinary program): "make fuzz-seeds" rewrites the committed corpus.
 %canon_reldir%_make_seeds_SOURCES = %reldir%/make-seeds.c
 %canon_reldir%_make_seeds_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemons/fcopy
@@ -93,4 +117,38 @@ noinst_PROGRAMS += \
 
 fuzz-seeds: %reldir%/make-seeds$(EXEEXT)
 	$(AM_V_GEN)%reldir%/make-seeds$(EXEEXT) $(srcdir)/%reldir%/corpus
+endif
+
+# fuzz-kvp's seeds: sessions of KVP message bodies (tests/fuzz/make-kvp-seeds.c writes them).
+fuzz_corpus += \
+	%reldir%/corpus/fuzz-kvp/bad-value-type \
+	%reldir%/corpus/fuzz-kvp/delete \
+	%reldir%/corpus/fuzz-kvp/enumerate \
+	%reldir%/corpus/fuzz-kvp/enumerate-auto \
+	%reldir%/corpus/fuzz-kvp/get \
+	%reldir%/corpus/fuzz-kvp/get-auto \
+	%reldir%/corpus/fuzz-kvp/get-ip-info \
+	%reldir%/corpus/fuzz-kvp/index-max \
+	%reldir%/corpus/fuzz-kvp/ip-unterminated \
+	%reldir%/corpus/fuzz-kvp/lone-surrogate \
+	%reldir%/corpus/fuzz-kvp/pool-7 \
+	%reldir%/corpus/fuzz-kvp/session \
+	%reldir%/corpus/fuzz-kvp/set-ip-info \
+	%reldir%/corpus/fuzz-kvp/set-short \
+	%reldir%/corpus/fuzz-kvp/set-sz \
+	%reldir%/corpus/fuzz-kvp/set-u32 \
+	%reldir%/corpus/fuzz-kvp/set-u64 \
+	%reldir%/corpus/fuzz-kvp/short-get \
+	%reldir%/corpus/fuzz-kvp/sizes-100000 \
+	%reldir%/corpus/fuzz-kvp/unknown-op \
+	%reldir%/corpus/fuzz-kvp/unterminated-key
+
+if ENABLE_FUZZING
+noinst_PROGRAMS += %reldir%/make-kvp-seeds
+%canon_reldir%_make_kvp_seeds_SOURCES = %reldir%/make-kvp-seeds.c
+%canon_reldir%_make_kvp_seeds_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemons/kvp
+%canon_reldir%_make_kvp_seeds_LDADD = $(fuzz_ldadd)
+
+fuzz-kvp-seeds: %reldir%/make-kvp-seeds$(EXEEXT)
+	$(AM_V_GEN)%reldir%/make-kvp-seeds$(EXEEXT) $(srcdir)/%reldir%/corpus
 endif

@@ -7,3 +7,7 @@ noinst_PROGRAMS += %reldir%/hv-testguest
 # notify-listen: a stand-in for systemd's notification socket, to test sd_notify messages.
 noinst_PROGRAMS += %reldir%/notify-listen
 %canon_reldir%_notify_listen_SOURCES = %reldir%/notify-listen.c
+
+# kvp-tool: the other writers and readers of KVP pool files (cloud-init, the kernel's daemon).
+noinst_PROGRAMS += %reldir%/kvp-tool
+%canon_reldir%_kvp_tool_SOURCES = %reldir%/kvp-tool.c

@@ -1,15 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The commands of hv-hostsim (hv-hostsim.c: negotiate, heartbeat; fcopy.c;
- * hostile.c; idle.c) and what they share. A command parses its own arguments
+ * hostile.c; idle.c; kvp.c) and what they share. A command parses its own arguments
  * before the guest starts (argv[0] is the command's name; returns 0 or a
  * negative errno after printing why), then runs against the started guest and
  * returns an exit status (HOSTSIM_EXIT_*).
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "engine.h"
 
@@ -28,6 +30,11 @@ int host_use_service(const char *name, const char *command);
 int host_check_packet_fits(size_t len, const char *command);
 /* "HV_E_FAIL", or "unknown status". */
 const char *host_status_name(uint32_t status);
+/*
+ * With --json: the stream for JSON documents (the real standard output; the
+ * progress lines then go to standard error). NULL without --json.
+ */
+FILE *host_json(void);
 
 /* fcopy.c */
 
@@ -68,3 +75,33 @@ int hostile_run(struct hostsim *h);
 void idle_help(void);
 int idle_parse(int argc, char **argv);
 int idle_run(struct hostsim *h);
+
+/* kvp.c */
+
+void kvp_help(void);
+int kvp_parse(int argc, char **argv);
+int kvp_run(struct hostsim *h);
+void kvp_finish(void);
+
+/* Shared with the hostile scenarios and print.c. */
+/* "GET", ..., or "operation N" in buf. */
+const char *kvp_op_text(unsigned op, char *buf, size_t size);
+/*
+ * UTF-8 s into a UTF-16LE field (sizes in bytes) and, if ret_size, the size a
+ * host sends (bytes + 2 for the NUL). With allow_full, a string of exactly
+ * field_size / 2 units fills the field without its NUL (size field_size + 2).
+ * Returns 0, -EILSEQ, -ENAMETOOLONG.
+ */
+int kvp_encode(const char *s, uint8_t *field, size_t field_size, bool allow_full, uint32_t *ret_size);
+/*
+ * Check a guest's answer (resp, n) to a sent-byte request with IC transaction
+ * id txid: same length (or padded to 8), a KVP response, the id echoed.
+ * Returns 0 with the status, or -EBADMSG (reported on stderr).
+ */
+int kvp_check_reply(const uint8_t *resp, size_t n, size_t sent, uint8_t txid, uint32_t *ret_status);
+/*
+ * A key or value field as UTF-8 (REG_U32/U64 values of size 4/8 as decimal):
+ * size bytes at most. Returns 0, -EMSGSIZE (size past the field), -EILSEQ.
+ */
+int kvp_decode_key(uint32_t size, const uint8_t *field, char *buf, size_t bufsize);
+int kvp_decode_value(uint32_t type, uint32_t size, const uint8_t *field, char *buf, size_t bufsize);

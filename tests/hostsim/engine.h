@@ -22,6 +22,7 @@ enum {
 	HOSTSIM_EXIT_EXISTS = 4,    /* fcopy: the guest answered HV_ERROR_ALREADY_EXISTS */
 	HOSTSIM_EXIT_DISK_FULL = 5, /* fcopy: the guest answered HV_ERROR_DISK_FULL */
 	HOSTSIM_EXIT_CANCELLED = 6, /* fcopy: cancelled (local error, signal, fault injection) */
+	HOSTSIM_EXIT_NOT_FOUND = 7, /* kvp get/delete/enumerate --index: the guest answered HV_S_CONT */
 };
 
 struct hostsim {

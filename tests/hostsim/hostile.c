@@ -18,6 +18,7 @@
 #include "commands.h"
 #include "engine.h"
 #include "fcopy-wire.h"
+#include "kvp-wire.h"
 #include "macro.h"
 
 /* What DIR means to a scenario. */
@@ -426,6 +427,399 @@ static int fcopy_unknown_op(struct hostsim *h, const char *dir)
 	return probe_end(&p);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Key-Value Pair scenarios                                                  */
+/* ------------------------------------------------------------------------ */
+
+#define KVP_MSG_LEN (VMBUS_IC_HDR_LEN + KVP_MSG_MAX_LEN)
+#define KVP_PROBE_KEY "hv-hostsim-probe"
+
+typedef uint8_t kvp_msg[KVP_MSG_LEN];
+
+struct kvp_probe {
+	struct hostsim *h;
+	uint32_t fw, svc;
+	unsigned n_bad, n_dropped;
+};
+
+/* A zeroed KVP message of body_len bytes (at most the whole hv_kvp_msg); returns its IC txid. */
+static uint8_t kvp_msg_init(struct kvp_probe *p, uint8_t *msg, uint8_t op, uint8_t pool,
+			    uint16_t body_len)
+{
+	uint8_t txid = p->h->next_ic_txid++;
+
+	memset(msg, 0, KVP_MSG_LEN);
+	vmbus_ic_build(msg, KVP_MSG_LEN, VMBUS_IC_MSGTYPE_KVPEXCHANGE, p->fw, p->svc, body_len, txid);
+	msg[VMBUS_IC_HDR_LEN + KVP_OFF_OPERATION] = op;
+	msg[VMBUS_IC_HDR_LEN + KVP_OFF_POOL] = pool;
+	return txid;
+}
+
+static void kvp_put32(uint8_t *msg, size_t body_off, uint32_t v)
+{
+	memcpy(msg + VMBUS_IC_HDR_LEN + body_off, &v, sizeof(v));
+}
+
+/* GET, SET: the exchange value of the body; a REG_SZ key and value, sizes as a host computes them. */
+static uint8_t kvp_getset(struct kvp_probe *p, uint8_t *msg, uint8_t op, uint8_t pool,
+			  const char *key, const char *value)
+{
+	uint8_t *d = msg + VMBUS_IC_HDR_LEN + KVP_GETSET_OFF_DATA;
+	uint8_t txid = kvp_msg_init(p, msg, op, pool, KVP_MSG_MAX_LEN);
+	uint32_t key_size = 0, value_size = 0;
+
+	/* Short constant strings: they always fit. */
+	kvp_encode(key, d + KVP_VAL_OFF_KEY, KVP_WIRE_KEY_SIZE, false, &key_size);
+	if (value)
+		kvp_encode(value, d + KVP_VAL_OFF_VALUE, KVP_WIRE_VALUE_SIZE, false, &value_size);
+	kvp_put32(msg, KVP_GETSET_OFF_DATA + KVP_VAL_OFF_TYPE, KVP_REG_SZ);
+	kvp_put32(msg, KVP_GETSET_OFF_DATA + KVP_VAL_OFF_KEY_SIZE, key_size);
+	kvp_put32(msg, KVP_GETSET_OFF_DATA + KVP_VAL_OFF_VALUE_SIZE, value_size);
+	return txid;
+}
+
+static int kvp_probe_begin(struct kvp_probe *p, struct hostsim *h)
+{
+	*p = (struct kvp_probe){ .h = h };
+	return host_negotiate(h, &p->fw, &p->svc);
+}
+
+/*
+ * Send one bad message (len bytes, IC txid bad_txid), then at once a valid
+ * GET of KVP_PROBE_KEY in the guest pool, without waiting: a guest may answer
+ * the bad message with an error status (or, with want_status, exactly that
+ * status) or drop it, but must answer the GET with HV_S_OK or HV_S_CONT.
+ * Returns 0 or an exit status.
+ */
+static int kvp_probe_bad(struct kvp_probe *p, const uint8_t *bad, size_t len, uint8_t bad_txid,
+			 uint32_t want_status, const char *what)
+{
+	static kvp_msg get;
+	uint64_t bad_id, get_id = 0;
+	bool get_sent = false, bad_answered = false;
+	uint8_t get_txid;
+	int r;
+
+	printf("host: %s\n", what);
+	r = hostsim_send(p->h, bad, len, &bad_id);
+	if (r < 0)
+		return host_no_answer(r);
+	p->n_bad++;
+	get_txid = kvp_getset(p, get, KVP_OP_GET, KVP_POOL_GUEST, KVP_PROBE_KEY, NULL);
+	for (;;) {
+		const uint8_t *resp;
+		uint32_t status;
+		uint64_t id;
+		size_t n;
+
+		if (!get_sent) {
+			r = hostsim_send(p->h, get, KVP_MSG_LEN, &get_id);
+			/* -EAGAIN: no room yet, and an answer waits: take it first. */
+			if (r < 0 && r != -EAGAIN)
+				return host_no_answer(r);
+			get_sent = r == 0;
+			if (get_sent)
+				continue;
+		}
+		r = hostsim_receive(p->h, &resp, &n, &id);
+		if (r < 0)
+			return host_no_answer(r);
+		if (id == bad_id && !bad_answered) {
+			if (kvp_check_reply(resp, n, len, bad_txid, &status) < 0)
+				return HOSTSIM_EXIT_NOANSWER;
+			bad_answered = true;
+			if (status == VMBUS_HV_S_OK) {
+				printf("guest: accepted it (HV_S_OK)\n");
+				return HOSTSIM_EXIT_REFUSED;
+			}
+			printf("guest: refused it (%s)\n", host_status_name(status));
+			if (want_status && status != want_status) {
+				fprintf(stderr, "hv-hostsim: the guest should have answered %s\n",
+					host_status_name(want_status));
+				return HOSTSIM_EXIT_REFUSED;
+			}
+		} else if (get_sent && id == get_id) {
+			if (kvp_check_reply(resp, n, KVP_MSG_LEN, get_txid, &status) < 0)
+				return HOSTSIM_EXIT_NOANSWER;
+			if (!bad_answered) {
+				p->n_dropped++;
+				printf("guest: dropped it without an answer\n");
+			}
+			if (status != VMBUS_HV_S_OK && status != VMBUS_HV_S_CONT) {
+				printf("guest: answered the valid GET after it with %s\n",
+				       host_status_name(status));
+				return HOSTSIM_EXIT_REFUSED;
+			}
+			printf("guest: answered a valid GET after it (%s)\n", host_status_name(status));
+			return 0;
+		} else {
+			fprintf(stderr, "hv-hostsim: answer with transaction id %llu, which no request has\n",
+				(unsigned long long)id);
+			return HOSTSIM_EXIT_NOANSWER;
+		}
+	}
+}
+
+static int kvp_probe_end(struct kvp_probe *p)
+{
+	printf("host: the guest refused or dropped all %u malformed messages (%u dropped) and "
+	       "still answers\n", p->n_bad, p->n_dropped);
+	return HOSTSIM_EXIT_OK;
+}
+
+static int kvp_pool_7(struct hostsim *h, const char *dir)
+{
+	struct kvp_probe p;
+	static kvp_msg msg;
+	uint8_t txid;
+	int r;
+
+	r = kvp_probe_begin(&p, h);
+	if (r)
+		return r;
+	txid = kvp_getset(&p, msg, KVP_OP_SET, 7, "k", "v");
+	r = kvp_probe_bad(&p, msg, KVP_MSG_LEN, txid, 0, "SET of k = v in pool 7");
+	if (r)
+		return r;
+	txid = kvp_getset(&p, msg, KVP_OP_GET, 7, "k", NULL);
+	r = kvp_probe_bad(&p, msg, KVP_MSG_LEN, txid, 0, "GET of k in pool 7");
+	if (r)
+		return r;
+	txid = kvp_msg_init(&p, msg, KVP_OP_ENUMERATE, 7, KVP_MSG_MAX_LEN);
+	r = kvp_probe_bad(&p, msg, KVP_MSG_LEN, txid, 0, "ENUMERATE of index 0 in pool 7");
+	if (r)
+		return r;
+	return kvp_probe_end(&p);
+}
+
+static int kvp_index_max(struct hostsim *h, const char *dir)
+{
+	struct kvp_probe p;
+	static kvp_msg msg;
+	uint8_t txid;
+	int r;
+
+	r = kvp_probe_begin(&p, h);
+	if (r)
+		return r;
+	for (uint8_t pool = 0; pool < KVP_POOL_COUNT; pool++) {
+		char what[80];
+
+		txid = kvp_msg_init(&p, msg, KVP_OP_ENUMERATE, pool, KVP_MSG_MAX_LEN);
+		kvp_put32(msg, KVP_ENUM_OFF_INDEX, UINT32_MAX);
+		snprintf(what, sizeof(what), "ENUMERATE of index 4294967295 in pool %u", pool);
+		r = kvp_probe_bad(&p, msg, KVP_MSG_LEN, txid, VMBUS_HV_S_CONT, what);
+		if (r)
+			return r;
+	}
+	return kvp_probe_end(&p);
+}
+
+static int kvp_key_size_0(struct hostsim *h, const char *dir)
+{
+	struct kvp_probe p;
+	static kvp_msg msg;
+	uint8_t txid;
+	int r;
+
+	r = kvp_probe_begin(&p, h);
+	if (r)
+		return r;
+	txid = kvp_getset(&p, msg, KVP_OP_SET, KVP_POOL_GUEST, "k", "v");
+	kvp_put32(msg, KVP_GETSET_OFF_DATA + KVP_VAL_OFF_KEY_SIZE, 0);
+	r = kvp_probe_bad(&p, msg, KVP_MSG_LEN, txid, 0, "SET of k = v with key_size 0");
+	if (r)
+		return r;
+	txid = kvp_msg_init(&p, msg, KVP_OP_DELETE, KVP_POOL_GUEST, KVP_MSG_MAX_LEN);
+	kvp_encode("k", msg + VMBUS_IC_HDR_LEN + KVP_DEL_OFF_KEY, KVP_WIRE_KEY_SIZE, false, NULL);
+	r = kvp_probe_bad(&p, msg, KVP_MSG_LEN, txid, 0, "DELETE of k with key_size 0");
+	if (r)
+		return r;
+	return kvp_probe_end(&p);
+}
+
+static int kvp_key_size_100000(struct hostsim *h, const char *dir)
+{
+	struct kvp_probe p;
+	static kvp_msg msg;
+	uint8_t txid;
+	int r;
+
+	r = kvp_probe_begin(&p, h);
+	if (r)
+		return r;
+	txid = kvp_getset(&p, msg, KVP_OP_SET, KVP_POOL_GUEST, "k", "v");
+	kvp_put32(msg, KVP_GETSET_OFF_DATA + KVP_VAL_OFF_KEY_SIZE, 100000);
+	r = kvp_probe_bad(&p, msg, KVP_MSG_LEN, txid, 0, "SET of k = v with key_size 100000");
+	if (r)
+		return r;
+	txid = kvp_getset(&p, msg, KVP_OP_GET, KVP_POOL_GUEST, "k", NULL);
+	kvp_put32(msg, KVP_GETSET_OFF_DATA + KVP_VAL_OFF_KEY_SIZE, 100000);
+	r = kvp_probe_bad(&p, msg, KVP_MSG_LEN, txid, 0, "GET of k with key_size 100000");
+	if (r)
+		return r;
+	txid = kvp_msg_init(&p, msg, KVP_OP_DELETE, KVP_POOL_GUEST, KVP_MSG_MAX_LEN);
+	kvp_encode("k", msg + VMBUS_IC_HDR_LEN + KVP_DEL_OFF_KEY, KVP_WIRE_KEY_SIZE, false, NULL);
+	kvp_put32(msg, KVP_DEL_OFF_KEY_SIZE, 100000);
+	r = kvp_probe_bad(&p, msg, KVP_MSG_LEN, txid, 0, "DELETE of k with key_size 100000");
+	if (r)
+		return r;
+	return kvp_probe_end(&p);
+}
+
+static int kvp_value_size_100000(struct hostsim *h, const char *dir)
+{
+	struct kvp_probe p;
+	static kvp_msg msg;
+	uint8_t txid;
+	int r;
+
+	r = kvp_probe_begin(&p, h);
+	if (r)
+		return r;
+	txid = kvp_getset(&p, msg, KVP_OP_SET, KVP_POOL_GUEST, "k", "v");
+	kvp_put32(msg, KVP_GETSET_OFF_DATA + KVP_VAL_OFF_VALUE_SIZE, 100000);
+	r = kvp_probe_bad(&p, msg, KVP_MSG_LEN, txid, 0, "SET of k = v with value_size 100000");
+	if (r)
+		return r;
+	return kvp_probe_end(&p);
+}
+
+static int kvp_unterminated_key(struct hostsim *h, const char *dir)
+{
+	uint8_t *key;
+	struct kvp_probe p;
+	static kvp_msg msg;
+	uint8_t txid;
+	int r;
+
+	r = kvp_probe_begin(&p, h);
+	if (r)
+		return r;
+	txid = kvp_getset(&p, msg, KVP_OP_SET, KVP_POOL_GUEST, "k", "v");
+	key = msg + VMBUS_IC_HDR_LEN + KVP_GETSET_OFF_DATA + KVP_VAL_OFF_KEY;
+	for (int i = 0; i < KVP_WIRE_KEY_SIZE / 2; i++) {
+		key[2 * i] = 'A';
+		key[2 * i + 1] = 0;
+	}
+	kvp_put32(msg, KVP_GETSET_OFF_DATA + KVP_VAL_OFF_KEY_SIZE, KVP_WIRE_KEY_SIZE);
+	r = kvp_probe_bad(&p, msg, KVP_MSG_LEN, txid, 0,
+			  "SET with a key of 256 'A' and no NUL, key_size 512");
+	if (r)
+		return r;
+	return kvp_probe_end(&p);
+}
+
+static int kvp_invalid_utf16(struct hostsim *h, const char *dir)
+{
+	static const uint8_t lone_surrogate[] = { 0x00, 0xd8, 'x', 0, 0, 0 }; /* U+D800 'x' NUL */
+	struct kvp_probe p;
+	static kvp_msg msg;
+	uint8_t txid;
+	int r;
+
+	r = kvp_probe_begin(&p, h);
+	if (r)
+		return r;
+	txid = kvp_getset(&p, msg, KVP_OP_SET, KVP_POOL_GUEST, "k", "v");
+	memcpy(msg + VMBUS_IC_HDR_LEN + KVP_GETSET_OFF_DATA + KVP_VAL_OFF_KEY, lone_surrogate,
+	       sizeof(lone_surrogate));
+	kvp_put32(msg, KVP_GETSET_OFF_DATA + KVP_VAL_OFF_KEY_SIZE, sizeof(lone_surrogate));
+	r = kvp_probe_bad(&p, msg, KVP_MSG_LEN, txid, 0,
+			  "SET with a key of a lone surrogate (0xD800) and 'x'");
+	if (r)
+		return r;
+	txid = kvp_getset(&p, msg, KVP_OP_GET, KVP_POOL_GUEST, "k", NULL);
+	memcpy(msg + VMBUS_IC_HDR_LEN + KVP_GETSET_OFF_DATA + KVP_VAL_OFF_KEY, lone_surrogate,
+	       sizeof(lone_surrogate));
+	kvp_put32(msg, KVP_GETSET_OFF_DATA + KVP_VAL_OFF_KEY_SIZE, sizeof(lone_surrogate));
+	r = kvp_probe_bad(&p, msg, KVP_MSG_LEN, txid, 0,
+			  "GET with a key of a lone surrogate (0xD800) and 'x'");
+	if (r)
+		return r;
+	return kvp_probe_end(&p);
+}
+
+static int kvp_bad_value_type(struct hostsim *h, const char *dir)
+{
+	struct kvp_probe p;
+	static kvp_msg msg;
+	uint8_t txid;
+	int r;
+
+	r = kvp_probe_begin(&p, h);
+	if (r)
+		return r;
+	txid = kvp_getset(&p, msg, KVP_OP_SET, KVP_POOL_GUEST, "k", "v");
+	kvp_put32(msg, KVP_GETSET_OFF_DATA + KVP_VAL_OFF_TYPE, 3);
+	r = kvp_probe_bad(&p, msg, KVP_MSG_LEN, txid, 0, "SET of k = v with value_type 3 (REG_BINARY)");
+	if (r)
+		return r;
+	return kvp_probe_end(&p);
+}
+
+static int kvp_unknown_op(struct hostsim *h, const char *dir)
+{
+	struct kvp_probe p;
+	static kvp_msg msg;
+	uint8_t txid;
+	int r;
+
+	r = kvp_probe_begin(&p, h);
+	if (r)
+		return r;
+	txid = kvp_msg_init(&p, msg, 9, KVP_POOL_GUEST, KVP_MSG_MAX_LEN);
+	r = kvp_probe_bad(&p, msg, KVP_MSG_LEN, txid, 0, "KVP message with operation 9");
+	if (r)
+		return r;
+	return kvp_probe_end(&p);
+}
+
+static int kvp_short(struct hostsim *h, const char *dir)
+{
+	struct kvp_probe p;
+	static kvp_msg msg;
+	uint8_t txid;
+	int r;
+
+	r = kvp_probe_begin(&p, h);
+	if (r)
+		return r;
+	/* Header, then the first 6 bytes of the exchange value: value_type and half of key_size. */
+	txid = kvp_msg_init(&p, msg, KVP_OP_GET, KVP_POOL_GUEST, 10);
+	kvp_put32(msg, KVP_GETSET_OFF_DATA + KVP_VAL_OFF_TYPE, KVP_REG_SZ);
+	msg[VMBUS_IC_HDR_LEN + KVP_GETSET_OFF_DATA + KVP_VAL_OFF_KEY_SIZE] = 4;
+	r = kvp_probe_bad(&p, msg, VMBUS_IC_HDR_LEN + 10, txid, 0, "GET with a body of 10 bytes");
+	if (r)
+		return r;
+	return kvp_probe_end(&p);
+}
+
+static int kvp_ip_unterminated(struct hostsim *h, const char *dir)
+{
+	uint8_t *id;
+	struct kvp_probe p;
+	static kvp_msg msg;
+	uint8_t txid;
+	int r;
+
+	r = kvp_probe_begin(&p, h);
+	if (r)
+		return r;
+	txid = kvp_msg_init(&p, msg, KVP_OP_GET_IP_INFO, KVP_POOL_EXTERNAL, KVP_IP_LEN);
+	id = msg + VMBUS_IC_HDR_LEN + KVP_IP_OFF_ADAPTER_ID;
+	for (int i = 0; i < KVP_IP_ADAPTER_ID_SIZE / 2; i++) {
+		id[2 * i] = 'A';
+		id[2 * i + 1] = 0;
+	}
+	msg[VMBUS_IC_HDR_LEN + KVP_IP_OFF_ADDR_FAMILY] = KVP_ADDR_FAMILY_IPV4 | KVP_ADDR_FAMILY_IPV6;
+	r = kvp_probe_bad(&p, msg, VMBUS_IC_HDR_LEN + KVP_IP_LEN, txid, 0,
+			  "GET_IP_INFO with an adapter_id of 128 'A' and no NUL");
+	if (r)
+		return r;
+	return kvp_probe_end(&p);
+}
+
 static const struct scenario scenarios[] = {
 	{ "short-message", NULL, DIR_NONE, short_message,
 	  "a message shorter than the IC headers" },
@@ -451,6 +845,28 @@ static const struct scenario scenarios[] = {
 	  "START cut to 628 bytes" },
 	{ "fcopy-unknown-op", "fcopy", DIR_NONE, fcopy_unknown_op,
 	  "fcopy message with operation 9" },
+	{ "kvp-pool-7", "kvp", DIR_NONE, kvp_pool_7,
+	  "SET, GET and ENUMERATE in pool 7" },
+	{ "kvp-index-max", "kvp", DIR_NONE, kvp_index_max,
+	  "ENUMERATE index 2^32-1, pools 0-4 (HV_S_CONT)" },
+	{ "kvp-key-size-0", "kvp", DIR_NONE, kvp_key_size_0,
+	  "SET and DELETE with key_size 0" },
+	{ "kvp-key-size-100000", "kvp", DIR_NONE, kvp_key_size_100000,
+	  "SET, GET and DELETE with key_size 100000" },
+	{ "kvp-value-size-100000", "kvp", DIR_NONE, kvp_value_size_100000,
+	  "SET with value_size 100000" },
+	{ "kvp-unterminated-key", "kvp", DIR_NONE, kvp_unterminated_key,
+	  "SET, 256-unit key without NUL" },
+	{ "kvp-invalid-utf16", "kvp", DIR_NONE, kvp_invalid_utf16,
+	  "SET and GET, lone surrogate in the key" },
+	{ "kvp-bad-value-type", "kvp", DIR_NONE, kvp_bad_value_type,
+	  "SET with value_type 3" },
+	{ "kvp-unknown-op", "kvp", DIR_NONE, kvp_unknown_op,
+	  "KVP message with operation 9" },
+	{ "kvp-short", "kvp", DIR_NONE, kvp_short,
+	  "GET with a 10-byte body" },
+	{ "kvp-ip-unterminated", "kvp", DIR_NONE, kvp_ip_unterminated,
+	  "GET_IP_INFO, adapter_id without NUL" },
 };
 
 void hostile_help(void)
@@ -462,7 +878,9 @@ void hostile_help(void)
 	       "each malformed message must get an error status, then CANCEL_FCOPY an\n"
 	       "answer. (P): DIR is the path of the STARTs (default " DEFAULT_DIR "). (O): with\n"
 	       "DIR, a valid START of " PROBE_NAME " in DIR opens a transfer before each\n"
-	       "bad WRITE. SCENARIO is one of:\n");
+	       "bad WRITE. The kvp-* scenarios imply -s kvp; each malformed message must\n"
+	       "get an error status (or no answer), and a valid GET sent right after it an\n"
+	       "answer. SCENARIO is one of:\n");
 	for (size_t i = 0; i < ELEMENTSOF(scenarios); i++)
 		printf("  %-24s %s %s\n", scenarios[i].name,
 		       scenarios[i].dir == DIR_PATH ? "(P)" : scenarios[i].dir == DIR_PROBE ? "(O)" : "   ",
@@ -499,8 +917,10 @@ int hostile_parse(int argc, char **argv)
 	}
 	if (scenario->service && host_use_service(scenario->service, scenario->name) < 0)
 		return -EINVAL;
-	/* The fcopy scenarios send up to a whole WRITE_TO_FILE. */
-	if (scenario->service && host_check_packet_fits(FCOPY_MAX_MSG_LEN, scenario->name) < 0)
+	/* The fcopy scenarios send up to a whole WRITE_TO_FILE, the kvp ones a whole hv_kvp_msg. */
+	if (scenario->service &&
+	    host_check_packet_fits(strcmp(scenario->service, "kvp") == 0 ? KVP_MSG_LEN : FCOPY_MAX_MSG_LEN,
+				   scenario->name) < 0)
 		return -EINVAL;
 	return 0;
 }

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "engine.h"
@@ -51,6 +53,8 @@ static uint32_t arg_ring_size = DEFAULT_RING_SIZE;
 static double arg_timeout = 10;
 static int arg_busy_poll;
 static int arg_verbose;
+static bool arg_json;
+static FILE *json_out;
 
 static int negotiate_parse(int argc, char **argv);
 static int negotiate_run(struct hostsim *h);
@@ -77,6 +81,8 @@ static const struct command {
 	  hostile_parse, hostile_run, NULL },
 	{ "idle", "idle SECONDS", "negotiate, then report what the guest costs while idle", NULL,
 	  idle_parse, idle_run, NULL },
+	{ "kvp", "kvp SUBCOMMAND [ARGS]", "Key-Value Pair requests (below)", "kvp", kvp_parse,
+	  kvp_run, kvp_finish },
 };
 
 static void help(void)
@@ -101,6 +107,8 @@ static void help(void)
 	       "      --busy-poll USEC           before sleeping for the guest, check for its\n"
 	       "                                 signal without blocking this long (default 0)\n"
 	       "  -v, --verbose                  print every packet\n"
+	       "      --json                     kvp: print JSON on standard output, and\n"
+	       "                                 everything else on standard error\n"
 	       "  -h, --help                     show this help\n"
 	       "  -V, --version                  show the version\n\n",
 	       DEFAULT_RING_SIZE);
@@ -109,11 +117,16 @@ static void help(void)
 	hostile_help();
 	printf("\n");
 	idle_help();
+	printf("\n");
+	kvp_help();
 	printf("\nExit status: 0 the guest answered success, 1 it answered an error or refused,\n"
 	       "2 usage error, 3 no valid answer (timeout, guest exited, protocol violation);\n"
 	       "fcopy also: 1 the guest answered HV_E_FAIL or another error status not below,\n"
 	       "4 it answered HV_ERROR_ALREADY_EXISTS, 5 HV_ERROR_DISK_FULL, 6 the copy was\n"
-	       "cancelled (reading SOURCE failed, SIGINT/SIGTERM, or fault injection).\n");
+	       "cancelled (reading SOURCE failed, SIGINT/SIGTERM, or fault injection);\n"
+	       "kvp also: 1 the guest answered an error status, 3 also for an answer that\n"
+	       "does not decode, 7 get, delete or enumerate --index was answered HV_S_CONT\n"
+	       "(no such key or index).\n");
 }
 
 static const struct service_def *find_service(const char *name)
@@ -157,6 +170,11 @@ const char *host_status_name(uint32_t status)
 	const char *name = vmbus_ic_status_name(status);
 
 	return name ? name : "unknown status";
+}
+
+FILE *host_json(void)
+{
+	return json_out;
 }
 
 int host_no_answer(int r)
@@ -326,6 +344,7 @@ static int parse_args(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "busy-poll", required_argument, NULL, 'B' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "json", no_argument, NULL, 'J' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{}
@@ -385,6 +404,9 @@ static int parse_args(int argc, char **argv)
 		case 'v':
 			arg_verbose = 1;
 			break;
+		case 'J':
+			arg_json = true;
+			break;
 		case 'h':
 			help();
 			return 0;
@@ -441,10 +463,25 @@ int main(int argc, char **argv)
 	}
 	if (cmd->service && host_use_service(cmd->service, cmd->name) < 0)
 		return HOSTSIM_EXIT_USAGE;
+	if (arg_json && cmd->parse != kvp_parse) {
+		fprintf(stderr, "hv-hostsim: --json is for the kvp command only\n");
+		return HOSTSIM_EXIT_USAGE;
+	}
 	/* Everything is checked before the guest starts. */
 	if (cmd->parse(ncmd, argv + optind) < 0)
 		return HOSTSIM_EXIT_USAGE;
 
+	if (arg_json) {
+		/* JSON alone on standard output; the progress lines (and the guest's) on stderr. */
+		int fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+
+		json_out = fd < 0 ? NULL : fdopen(fd, "w");
+		if (!json_out || dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
+			fprintf(stderr, "hv-hostsim: cannot set up --json output: %m\n");
+			return HOSTSIM_EXIT_USAGE;
+		}
+		setvbuf(json_out, NULL, _IOLBF, 0);
+	}
 	h.verbose = arg_verbose;
 	h.timeout_ms = (int)(arg_timeout * 1000);
 	h.busy_poll_us = arg_busy_poll;
@@ -477,5 +514,9 @@ int main(int argc, char **argv)
 	}
 	if (cmd->finish)
 		cmd->finish();
+	if (json_out && fclose(json_out) != 0 && r == HOSTSIM_EXIT_OK) {
+		fprintf(stderr, "hv-hostsim: cannot write the JSON output: %m\n");
+		r = HOSTSIM_EXIT_NOANSWER;
+	}
 	return r;
 }

@@ -8,6 +8,8 @@ bin_PROGRAMS += %reldir%/hv-hostsim
 	%reldir%/hostile.c \
 	%reldir%/hv-hostsim.c \
 	%reldir%/idle.c \
+	%reldir%/kvp.c \
 	%reldir%/print.c
-%canon_reldir%_hv_hostsim_CPPFLAGS = $(daemon_cppflags) -I$(top_srcdir)/daemons/fcopy
+%canon_reldir%_hv_hostsim_CPPFLAGS = $(daemon_cppflags) -I$(top_srcdir)/daemons/fcopy \
+	-I$(top_srcdir)/daemons/kvp
 %canon_reldir%_hv_hostsim_LDADD = daemons/libdaemon-common.la libvmbus/libvmbus.la

@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "engine.h"
 #include "fcopy-wire.h"
+#include "kvp-wire.h"
 
 static void print_flags(uint8_t f)
 {
@@ -80,6 +81,92 @@ static void print_fcopy(const uint8_t *b, size_t len)
 	printf("\n");
 }
 
+static uint32_t kvp_get32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/* An exchange value (GET, SET, ENUMERATE): types, sizes, key and value as far as they decode. */
+static void print_kvp_value(const uint8_t *d)
+{
+	char key[3 * KVP_WIRE_KEY_SIZE / 2 + 1], value[3 * KVP_WIRE_VALUE_SIZE / 2 + 1];
+	uint32_t type = kvp_get32(d + KVP_VAL_OFF_TYPE);
+	uint32_t ks = kvp_get32(d + KVP_VAL_OFF_KEY_SIZE), vs = kvp_get32(d + KVP_VAL_OFF_VALUE_SIZE);
+
+	printf(" value_type %u key_size %u value_size %u", type, ks, vs);
+	if (kvp_decode_key(ks, d + KVP_VAL_OFF_KEY, key, sizeof(key)) < 0)
+		printf(" key <not valid UTF-16 within key_size>");
+	else
+		printf(" key '%s'", key);
+	if (kvp_decode_value(type, vs, d + KVP_VAL_OFF_VALUE, value, sizeof(value)) < 0)
+		printf(" value <not valid UTF-16 within value_size>");
+	else
+		printf(" value '%s'", value);
+}
+
+static void print_kvp_ip_field(const char *what, const uint8_t *field, size_t size)
+{
+	char text[3 * KVP_IP_ADDR_SIZE / 2 + 1];
+
+	if (vmbus_utf16_to_utf8(field, size, text, sizeof(text)) < 0)
+		printf(" %s <not valid UTF-16>", what);
+	else if (text[0])
+		printf(" %s '%s'", what, text);
+}
+
+/* The KVP body: operation, pool and, as far as the message holds them, its fields. */
+static void print_kvp(const uint8_t *b, size_t len)
+{
+	char buf[32];
+
+	if (len < 2) {
+		printf("    (no KVP header)\n");
+		return;
+	}
+	printf("    %s pool %u", kvp_op_text(b[KVP_OFF_OPERATION], buf, sizeof(buf)), b[KVP_OFF_POOL]);
+	switch (b[KVP_OFF_OPERATION]) {
+	case KVP_OP_GET:
+	case KVP_OP_SET:
+		if (len >= KVP_GETSET_LEN)
+			print_kvp_value(b + KVP_GETSET_OFF_DATA);
+		break;
+	case KVP_OP_DELETE:
+		if (len >= KVP_DEL_LEN) {
+			char key[3 * KVP_WIRE_KEY_SIZE / 2 + 1];
+			uint32_t ks = kvp_get32(b + KVP_DEL_OFF_KEY_SIZE);
+
+			printf(" key_size %u", ks);
+			if (kvp_decode_key(ks, b + KVP_DEL_OFF_KEY, key, sizeof(key)) < 0)
+				printf(" key <not valid UTF-16 within key_size>");
+			else
+				printf(" key '%s'", key);
+		}
+		break;
+	case KVP_OP_ENUMERATE:
+		if (len >= KVP_ENUM_LEN) {
+			printf(" index %u", kvp_get32(b + KVP_ENUM_OFF_INDEX));
+			print_kvp_value(b + KVP_ENUM_OFF_DATA);
+		}
+		break;
+	case KVP_OP_GET_IP_INFO:
+	case KVP_OP_SET_IP_INFO:
+		if (len >= KVP_IP_LEN) {
+			print_kvp_ip_field("adapter_id", b + KVP_IP_OFF_ADAPTER_ID, KVP_IP_ADAPTER_ID_SIZE);
+			printf(" addr_family %u dhcp_enabled %u", b[KVP_IP_OFF_ADDR_FAMILY],
+			       b[KVP_IP_OFF_DHCP_ENABLED]);
+			print_kvp_ip_field("ip_addr", b + KVP_IP_OFF_IP_ADDR, KVP_IP_ADDR_SIZE);
+			print_kvp_ip_field("sub_net", b + KVP_IP_OFF_SUB_NET, KVP_IP_SUB_NET_SIZE);
+			print_kvp_ip_field("gate_way", b + KVP_IP_OFF_GATE_WAY, KVP_IP_GATE_WAY_SIZE);
+			print_kvp_ip_field("dns_addr", b + KVP_IP_OFF_DNS_ADDR, KVP_IP_DNS_ADDR_SIZE);
+		}
+		break;
+	}
+	printf("\n");
+}
+
 void hostsim_print_packet(const char *dir, const struct vmbus_packet *pkt, const uint8_t *msg,
 			  size_t len)
 {
@@ -125,6 +212,8 @@ void hostsim_print_packet(const char *dir, const struct vmbus_packet *pkt, const
 		printf("    sequence number %llu\n", (unsigned long long)seq);
 	} else if (h.msgtype == VMBUS_IC_MSGTYPE_FCOPY) {
 		print_fcopy(msg + VMBUS_IC_HDR_LEN, h.body_len);
+	} else if (h.msgtype == VMBUS_IC_MSGTYPE_KVPEXCHANGE) {
+		print_kvp(msg + VMBUS_IC_HDR_LEN, h.body_len);
 	}
 	fflush(stdout);
 }

@@ -8,7 +8,10 @@ unit_tests = \
 	%reldir%/test-utf16 \
 	%reldir%/test-channel \
 	%reldir%/test-fcopy \
-	%reldir%/test-fcopy-sink
+	%reldir%/test-fcopy-sink \
+	%reldir%/test-kvp-pool \
+	%reldir%/test-kvp \
+	%reldir%/test-kvp-ip
 check_PROGRAMS += $(unit_tests)
 TESTS += $(unit_tests)
 
@@ -50,4 +53,35 @@ TESTS += $(unit_tests)
 %canon_reldir%_test_fcopy_sink_CFLAGS = $(unit_cflags) $(LIBSYSTEMD_CFLAGS)
 %canon_reldir%_test_fcopy_sink_LDFLAGS = $(AM_LDFLAGS) -no-install
 %canon_reldir%_test_fcopy_sink_LDADD = $(%canon_reldir%_test_fcopy_LDADD)
+
+# hv-kvpd's protocol logic over memory-only pools and a fake environment.
+%canon_reldir%_test_kvp_SOURCES = %reldir%/test-kvp.c %reldir%/test-util.h
+%canon_reldir%_test_kvp_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemons/common \
+	-I$(top_srcdir)/daemons/kvp
+%canon_reldir%_test_kvp_CFLAGS = $(unit_cflags)
+%canon_reldir%_test_kvp_LDFLAGS = $(AM_LDFLAGS) -no-install
+%canon_reldir%_test_kvp_LDADD = daemons/libkvp.la daemons/libdaemon-common.la \
+	libvmbus/libvmbus.la $(LIBSYSTEMD_LIBS) $(CMOCKA_LIBS)
+
+# hv-kvpd's pool store on files in a scratch directory (I/O, so not among the aarch64
+# pure tests); test_disk_full mounts a tiny tmpfs and skips when not root.
+%canon_reldir%_test_kvp_pool_SOURCES = %reldir%/test-kvp-pool.c %reldir%/test-util.h
+%canon_reldir%_test_kvp_pool_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemons/common \
+	-I$(top_srcdir)/daemons/kvp
+%canon_reldir%_test_kvp_pool_CFLAGS = $(unit_cflags)
+# --wrap injects failed writes and syncs, no inotify, coarse timestamps, and counts warnings.
+%canon_reldir%_test_kvp_pool_LDFLAGS = $(AM_LDFLAGS) -no-install -Wl,--wrap=pwrite \
+	-Wl,--wrap=fdatasync -Wl,--wrap=fstat -Wl,--wrap=stat -Wl,--wrap=inotify_init1 \
+	-Wl,--wrap=log_internal
+%canon_reldir%_test_kvp_pool_LDADD = daemons/libkvp.la daemons/libdaemon-common.la \
+	libvmbus/libvmbus.la $(LIBSYSTEMD_LIBS) $(CMOCKA_LIBS)
+# hv-kvpd's GET_IP_INFO/SET_IP_INFO pure parts: list parsing, masks, matching,
+# stack configuration readers and renderers (file texts through fmemopen).
+%canon_reldir%_test_kvp_ip_SOURCES = %reldir%/test-kvp-ip.c %reldir%/test-util.h
+%canon_reldir%_test_kvp_ip_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemons/common \
+	-I$(top_srcdir)/daemons/kvp
+%canon_reldir%_test_kvp_ip_CFLAGS = $(unit_cflags)
+%canon_reldir%_test_kvp_ip_LDFLAGS = $(AM_LDFLAGS) -no-install
+%canon_reldir%_test_kvp_ip_LDADD = daemons/libkvp.la daemons/libdaemon-common.la \
+	libvmbus/libvmbus.la $(LIBSYSTEMD_LIBS) $(CMOCKA_LIBS)
 endif

@@ -22,20 +22,11 @@
 #include "log.h"
 
 /* snprintf into a path buffer, failing the test if it does not fit. */
-#define PATHF(buf, ...) assert_true(snprintf((buf), sizeof(buf), __VA_ARGS__) < (int)sizeof(buf))
 
 struct ctx {
 	char dir[PATH_MAX];
 	char state[PATH_MAX];
 };
-
-static int rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st;
-	(void)type;
-	(void)ftw;
-	return remove(path);
-}
 
 static int setup(void **state)
 {
@@ -55,7 +46,7 @@ static int teardown(void **state)
 {
 	struct ctx *c = *state;
 
-	nftw(c->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	test_rm_rf(c->dir);
 	free(c);
 	return 0;
 }

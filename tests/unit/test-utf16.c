@@ -415,6 +415,65 @@ static void test_round_trip_names(void **state)
 	}
 }
 
+/* Lossy: invalid bytes become U+FFFD one each, the rest converts as the strict function does. */
+static void test_to16_lossy(void **state)
+{
+	static const struct {
+		const char *in;
+		size_t len;
+		const uint16_t out[8];
+		unsigned flags;
+	} cases[] = {
+		{ "abc", 3, { 'a', 'b', 'c' }, 0 },
+		{ "a\xffz", 3, { 'a', 0xfffd, 'z' }, VMBUS_UTF_REPLACED },
+		{ "\xc0\xaf", 2, { 0xfffd, 0xfffd }, VMBUS_UTF_REPLACED },         /* overlong '/' */
+		{ "\xed\xa0\x80", 3, { 0xfffd, 0xfffd, 0xfffd }, VMBUS_UTF_REPLACED }, /* encoded surrogate */
+		{ "x\xe6\x97", 3, { 'x', 0xfffd, 0xfffd }, VMBUS_UTF_REPLACED },  /* truncated sequence */
+		{ "\xf0\x9f\x93\xa6", 4, { 0xd83d, 0xdce6 }, 0 },                 /* astral: a pair */
+		{ "ab\0cd", 5, { 'a', 'b' }, 0 },                                   /* stops at NUL */
+	};
+	uint8_t field[32];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		unsigned flags = 99;
+		size_t n = 0;
+		int r;
+
+		while (n < 8 && cases[i].out[n])
+			n++;
+		memset(field, 0xaa, sizeof(field));
+		r = vmbus_utf8_to_utf16_lossy(cases[i].in, cases[i].len, field, sizeof(field), &flags);
+		assert_int_equal(r, (int)n);
+		assert_int_equal(flags, cases[i].flags);
+		for (size_t u = 0; u < n; u++)
+			assert_int_equal(get_le16(field + 2 * u), cases[i].out[u]);
+		assert_int_equal(get_le16(field + 2 * n), 0);
+		assert_int_equal(vmbus_utf8_valid(cases[i].in, cases[i].len), cases[i].flags == 0);
+	}
+}
+
+/* Lossy: what does not fit is cut before the first character that would not, pairs never split. */
+static void test_to16_lossy_cut(void **state)
+{
+	uint8_t field[8]; /* 3 units + NUL */
+	unsigned flags;
+
+	(void)state;
+	assert_int_equal(vmbus_utf8_to_utf16_lossy("abcd", 4, field, sizeof(field), &flags), 3);
+	assert_int_equal(flags, VMBUS_UTF_TRUNCATED);
+	assert_int_equal(get_le16(field + 6), 0);
+	/* "ab" + an astral character: the pair does not fit in the one unit left. */
+	assert_int_equal(vmbus_utf8_to_utf16_lossy("ab\xf0\x9f\x93\xa6", 6, field, sizeof(field), &flags), 2);
+	assert_int_equal(flags, VMBUS_UTF_TRUNCATED);
+	assert_int_equal(get_le16(field + 2), 'b');
+	assert_int_equal(get_le16(field + 4), 0);
+	assert_int_equal(vmbus_utf8_to_utf16_lossy("\xff\xff\xff\xff", 4, field, sizeof(field), &flags), 3);
+	assert_int_equal(flags, VMBUS_UTF_REPLACED | VMBUS_UTF_TRUNCATED);
+	assert_int_equal(vmbus_utf8_to_utf16_lossy("x", 1, field, 1, NULL), -EINVAL);
+	assert_int_equal(vmbus_utf8_to_utf16_lossy("", 0, field, 2, NULL), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -429,6 +488,8 @@ int main(void)
 		cmocka_unit_test(test_to16_dst_size),
 		cmocka_unit_test(test_round_trip_all),
 		cmocka_unit_test(test_round_trip_names),
+		cmocka_unit_test(test_to16_lossy),
+		cmocka_unit_test(test_to16_lossy_cut),
 	};
 
 	return cmocka_run_group_tests_name("utf16", tests, NULL, NULL);

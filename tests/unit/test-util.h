@@ -70,3 +70,23 @@ static inline void put_le32(void *p, uint32_t v)
 	b[2] = (uint8_t)(v >> 16);
 	b[3] = (uint8_t)(v >> 24);
 }
+
+/* snprintf into an array, failing the test if it does not fit. */
+#define PATHF(buf, ...) assert_true(snprintf((buf), sizeof(buf), __VA_ARGS__) < (int)sizeof(buf))
+
+#include <ftw.h>
+#include <stdio.h>
+
+static inline int test_rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st;
+	(void)type;
+	(void)ftw;
+	return remove(path);
+}
+
+/* Remove a scratch tree (files, directories, links; never followed). */
+static inline void test_rm_rf(const char *path)
+{
+	nftw(path, test_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
