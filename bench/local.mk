@@ -7,10 +7,11 @@ noinst_PROGRAMS += %reldir%/bench-ring %reldir%/bench-floor %reldir%/bench-kvp
 %canon_reldir%_bench_kvp_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemons/common -I$(top_srcdir)/daemons/kvp
 %canon_reldir%_bench_kvp_LDADD = daemons/libkvp.la daemons/libdaemon-common.la libvmbus/libvmbus.la \
 	$(LIBSYSTEMD_LIBS)
-EXTRA_DIST += %reldir%/bench-fcopy.sh
+EXTRA_DIST += %reldir%/bench-fcopy.sh %reldir%/bench-vss.sh
 
 bench: all
 	%reldir%/bench-ring$(EXEEXT)
 	$(srcdir)/%reldir%/bench-fcopy.sh $(abs_top_builddir)
 	%reldir%/bench-kvp$(EXEEXT)
+	$(srcdir)/%reldir%/bench-vss.sh $(abs_top_builddir)
 .PHONY: bench

@@ -66,3 +66,23 @@ bin_PROGRAMS += %reldir%/hv-kvp
 %canon_reldir%_hv_kvp_CPPFLAGS = $(daemon_cppflags) -I$(top_srcdir)/daemons/kvp
 %canon_reldir%_hv_kvp_LDADD = %reldir%/libkvp.la %reldir%/libdaemon-common.la \
 	libvmbus/libvmbus.la $(LIBSYSTEMD_LIBS)
+
+# hv-vssd: the VSS logic, freezer and hooks (unit tests and the fuzzer link it), then the daemon.
+noinst_LTLIBRARIES += %reldir%/libvss.la
+%canon_reldir%_libvss_la_SOURCES = \
+	%reldir%/vss/vss-wire.h \
+	%reldir%/vss/vss-proto.c \
+	%reldir%/vss/vss-proto.h \
+	%reldir%/vss/vss-freeze.c \
+	%reldir%/vss/vss-freeze.h \
+	%reldir%/vss/vss-hooks.c \
+	%reldir%/vss/vss-hooks.h
+%canon_reldir%_libvss_la_CPPFLAGS = $(daemon_cppflags) -I$(top_srcdir)/daemons/vss
+%canon_reldir%_libvss_la_LIBADD = %reldir%/libdaemon-common.la
+
+sbin_PROGRAMS += %reldir%/hv-vssd
+%canon_reldir%_hv_vssd_SOURCES = %reldir%/vss/hv-vssd.c
+%canon_reldir%_hv_vssd_CPPFLAGS = $(daemon_cppflags) -I$(top_srcdir)/daemons/vss
+%canon_reldir%_hv_vssd_CFLAGS = $(AM_CFLAGS) $(LIBSYSTEMD_CFLAGS)
+%canon_reldir%_hv_vssd_LDADD = %reldir%/libvss.la %reldir%/libdaemon-common.la \
+	libvmbus/libvmbus.la $(LIBSYSTEMD_LIBS)

@@ -12,6 +12,7 @@ man_scdoc_pages = \
 	%reldir%/hv-hostsim.1 \
 	%reldir%/hv-fcopyd.8 \
 	%reldir%/hv-kvpd.8 \
+	%reldir%/hv-vssd.8 \
 	%reldir%/hv-kvp.1
 
 dist_man_MANS += $(man_scdoc_pages)
@@ -21,6 +22,7 @@ EXTRA_DIST += \
 	%reldir%/hv-hostsim.1.scd \
 	%reldir%/hv-fcopyd.8.scd \
 	%reldir%/hv-kvpd.8.scd \
+	%reldir%/hv-vssd.8.scd \
 	%reldir%/hv-kvp.1.scd \
 	%reldir%/check-man.sh
 
@@ -88,6 +90,9 @@ endif !HAVE_SCDOC
 	$(AM_V_SCDOC)$(man_scdoc)
 
 %reldir%/hv-kvpd.8: %reldir%/hv-kvpd.8.scd
+	$(AM_V_SCDOC)$(man_scdoc)
+
+%reldir%/hv-vssd.8: %reldir%/hv-vssd.8.scd
 	$(AM_V_SCDOC)$(man_scdoc)
 
 %reldir%/hv-kvp.1: %reldir%/hv-kvp.1.scd

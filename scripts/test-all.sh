@@ -62,9 +62,9 @@ suite() {
 suite "unit + bats (gcc, -Werror)" "$top/_build/main" --enable-werror
 HV_TIMEOUT_FACTOR=4 suite "unit + bats under ASan + UBSan" "$top/_build/asan" --enable-werror --enable-sanitizers
 
-# The pure layers (ring, channel, IC, UTF-16, fcopy and KVP protocols) on aarch64: Debian's cross compiler,
+# The pure layers (ring, channel, IC, UTF-16, fcopy, KVP and VSS protocols) on aarch64: Debian's cross compiler,
 # the tests run under qemu-user. Memory ordering bugs hidden by x86 show here.
-aarch64_tests="tests/unit/test-ring tests/unit/test-ic tests/unit/test-utf16 tests/unit/test-channel tests/unit/test-fcopy tests/unit/test-kvp"
+aarch64_tests="tests/unit/test-ring tests/unit/test-ic tests/unit/test-utf16 tests/unit/test-channel tests/unit/test-fcopy tests/unit/test-kvp tests/unit/test-vss"
 if [ "$cross" = yes ]; then
 	PKG_CONFIG_LIBDIR=/usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig \
 	CHECK_ARGS="TESTS='$aarch64_tests' LOG_COMPILER=qemu-aarch64-static" \

@@ -53,11 +53,21 @@ int daemon_common_option(struct daemon_common *c, int opt, const char *arg, void
 	}
 }
 
+/* libvmbus's messages go through our log (so they are deferred when ours are). */
+static void vmbus_log(int priority, const char *msg, void *userdata)
+{
+	(void)userdata;
+	(void)log_internal(priority, 0, "libvmbus: %s", msg);
+}
+
 int daemon_open_channel(const struct daemon_common *c, struct vmbus_channel **ret)
 {
 	char spec[64];
 	const char *s = c->channel;
 	int r;
+
+	if (log_get_max_level() >= LOG_DEBUG)
+		vmbus_set_log_fn(vmbus_log, NULL);
 
 	if (!s) {
 		snprintf(spec, sizeof(spec), "class:%s", c->class_guid);
@@ -121,13 +131,27 @@ int daemon_run(const struct daemon_common *c, struct vmbus_channel *ch, struct i
 	r = sd_event_default(&e);
 	if (r < 0)
 		return log_error_errno(r, "Cannot create the event loop: %m");
+	/*
+	 * Every signal that would end the daemon by default ends it through the
+	 * loop instead, so that it can clean up (hv-vssd thaws); USR1/USR2 and
+	 * PIPE are ignored.
+	 */
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGQUIT);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGUSR1, SIG_IGN);
+	signal(SIGUSR2, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
 	r = sd_event_add_signal(e, NULL, SIGTERM, on_signal, NULL);
 	if (r >= 0)
 		r = sd_event_add_signal(e, NULL, SIGINT, on_signal, NULL);
+	if (r >= 0)
+		r = sd_event_add_signal(e, NULL, SIGHUP, on_signal, NULL);
+	if (r >= 0)
+		r = sd_event_add_signal(e, NULL, SIGQUIT, on_signal, NULL);
 	if (r >= 0)
 		r = sd_event_add_io(e, NULL, vmbus_channel_get_fd(ch), EPOLLIN, on_channel, &l);
 	if (r >= 0)

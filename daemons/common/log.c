@@ -17,6 +17,64 @@ static const char *prog = "hv-daemons";
 static int max_level = LOG_INFO;
 static bool to_journal;
 
+/* Deferred lines (while filesystems are frozen): "<level>message\n", in order. */
+#define DEFER_MAX 65536
+static bool deferring;
+static char defer_buf[DEFER_MAX];
+static size_t defer_len;
+static unsigned long defer_dropped;
+
+/* One formatted line to stderr, or into the deferred buffer. */
+static void emit(int level, const char *msg)
+{
+	if (deferring) {
+		int n = snprintf(defer_buf + defer_len, DEFER_MAX - defer_len, "%d %s\n", level, msg);
+
+		if (n < 0 || (size_t)n >= DEFER_MAX - defer_len) {
+			defer_dropped++;
+			return;
+		}
+		/* One line per message: a newline inside it would split it at flush time. */
+		for (size_t i = defer_len; i + 1 < defer_len + (size_t)n; i++)
+			if (defer_buf[i] == '\n')
+				defer_buf[i] = ' ';
+		defer_len += (size_t)n;
+		return;
+	}
+	if (to_journal)
+		fprintf(stderr, "<%d>%s\n", level, msg);
+	else
+		fprintf(stderr, "%s: %s\n", prog, msg);
+}
+
+void log_defer_begin(void)
+{
+	fflush(stderr);
+	deferring = true;
+}
+
+void log_defer_end(void)
+{
+	size_t i = 0;
+
+	if (!deferring)
+		return;
+	deferring = false;
+	while (i < defer_len) {
+		char *nl = memchr(defer_buf + i, '\n', defer_len - i), *sp;
+		int level = (int)strtol(defer_buf + i, &sp, 10);
+
+		*nl = '\0';
+		emit(level, sp + 1);
+		i = (size_t)(nl - defer_buf) + 1;
+	}
+	defer_len = 0;
+	if (defer_dropped)
+		emit(LOG_WARNING, "(more log lines were written while filesystems were frozen than could be kept)");
+	defer_dropped = 0;
+	fflush(stderr);
+}
+
 void log_setup(const char *program)
 {
 	const char *e = getenv("JOURNAL_STREAM");
@@ -55,10 +113,7 @@ int log_internal(int level, int err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (to_journal)
-		fprintf(stderr, "<%d>%s\n", level, msg);
-	else
-		fprintf(stderr, "%s: %s\n", prog, msg);
+	emit(level, msg);
 	errno = saved;
 	return err;
 }
@@ -75,8 +130,8 @@ void log_struct(int level, const char *const *fields, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (!to_journal) {
-		fprintf(stderr, "%s: %s\n", prog, msg);
+	if (!to_journal || deferring) {
+		emit(level, msg); /* deferred: the fields are dropped, the line is kept */
 		return;
 	}
 	snprintf(prio, sizeof(prio), "PRIORITY=%d", level);

@@ -19,6 +19,14 @@ int log_internal(int level, int err, const char *fmt, ...) _printf_(3, 4);
  */
 void log_struct(int level, const char *const *fields, const char *fmt, ...) _printf_(3, 4);
 
+/*
+ * While filesystems are frozen nothing may be written that could block on
+ * them: between begin and end, log lines are kept in memory (64 KiB; later
+ * ones are counted and dropped) and written out, in order, at end.
+ */
+void log_defer_begin(void);
+void log_defer_end(void);
+
 #define log_full_errno(level, err, ...) log_internal((level), (err), __VA_ARGS__)
 #define log_debug(...) (void)log_internal(LOG_DEBUG, 0, __VA_ARGS__)
 #define log_info(...) (void)log_internal(LOG_INFO, 0, __VA_ARGS__)

@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <systemd/sd-daemon.h>
+
 #include "log.h"
 #include "macro.h"
 #include "spawn.h"
@@ -86,9 +88,12 @@ static _noreturn_ void child_exec(const char *path, const char *const argv[], ch
 	if (dup2(null_fd, STDIN_FILENO) < 0 || dup2(out_fd, STDOUT_FILENO) < 0 ||
 	    (merge_stderr && dup2(out_fd, STDERR_FILENO) < 0))
 		_exit(127);
+	/* Nothing of ours (channel fds, pool files) reaches the program. */
 #ifdef SYS_close_range
-	syscall(SYS_close_range, 3U, ~0U, 0U);
+	if (syscall(SYS_close_range, 3U, ~0U, 0U) < 0)
 #endif
+		for (int fd = 3; fd < 65536; fd++)
+			(void)close(fd);
 	execve(path, (char *const *)argv, envp);
 	_exit(127);
 }
@@ -169,7 +174,8 @@ int spawn_run(const char *path, const char *const argv[], int timeout_ms, bool m
 	_cleanup_close_ int null_fd = -1, rd = -1, pidfd = -1;
 	int pipefd[2], status = 0, n;
 	bool eof = false, exited = false, wait_failed = false, pid_ready = false;
-	int64_t deadline, drain_end = 0;
+	int64_t deadline, drain_end = 0, last_ping;
+	uint64_t watchdog_usec = 0;
 	pid_t pid;
 
 	memset(res, 0, sizeof(*res));
@@ -198,6 +204,9 @@ int spawn_run(const char *path, const char *const argv[], int timeout_ms, bool m
 	pidfd = open_pidfd(pid);
 
 	deadline = spawn_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	if (sd_watchdog_enabled(0, &watchdog_usec) <= 0)
+		watchdog_usec = 0;
+	last_ping = spawn_now_ms();
 	for (;;) {
 		struct pollfd p[2];
 		int64_t now, wait;
@@ -223,6 +232,18 @@ int spawn_run(const char *path, const char *const argv[], int timeout_ms, bool m
 		wait = exited ? drain_end - now : deadline - now;
 		if (!exited && pidfd < 0 && wait > RUN_POLL_MS)
 			wait = RUN_POLL_MS;
+		/*
+		 * The daemon's loop is not running meanwhile: keep systemd's
+		 * watchdog fed (the program is bounded by its own timeout).
+		 */
+		if (watchdog_usec) {
+			if (now - last_ping >= (int64_t)(watchdog_usec / 2000)) {
+				sd_notify(0, "WATCHDOG=1");
+				last_ping = now;
+			}
+			if (wait > (int64_t)(watchdog_usec / 2000))
+				wait = (int64_t)(watchdog_usec / 2000);
+		}
 		if (!eof)
 			p[np++] = (struct pollfd){ .fd = rd, .events = POLLIN };
 		if (!exited && pidfd >= 0)

@@ -14,12 +14,13 @@ HOSTSIM="$top_builddir/tests/hostsim/hv-hostsim"
 TESTGUEST="$top_builddir/tests/guest/hv-testguest"
 FCOPYD="$top_builddir/daemons/hv-fcopyd"
 KVPD="$top_builddir/daemons/hv-kvpd"
+VSSD="$top_builddir/daemons/hv-vssd"
 KVP="$top_builddir/daemons/hv-kvp"
 KVP_TOOL="$top_builddir/tests/guest/kvp-tool"
 NOTIFY_LISTEN="$top_builddir/tests/guest/notify-listen"
 # libtool wrappers would re-link on first use; run the real binaries with the built library.
 export LD_LIBRARY_PATH="$top_builddir/libvmbus/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-for p in HOSTSIM TESTGUEST FCOPYD KVPD KVP; do
+for p in HOSTSIM TESTGUEST FCOPYD KVPD KVP VSSD; do
 	d=$(dirname "${!p}") b=$(basename "${!p}")
 	[ -x "$d/.libs/$b" ] && printf -v "$p" '%s' "$d/.libs/$b"
 done
@@ -34,7 +35,12 @@ hv_setup() {
 	: > "$HV_PGIDS"
 }
 
-# Kill whatever a test started, whatever happened to it; unmount what it mounted.
+# Kill whatever a test started, whatever happened to it; thaw what a test may
+# have frozen (hv-vssd killed while frozen leaves its mounts frozen, and a
+# frozen mount blocks every writer and the unmount); unmount what it mounted.
+# The order matters: kill, thaw, unmount. Thawed in mount order (a mount that
+# holds another's image first, so that the inner one's thaw can write through),
+# unmounted in reverse.
 hv_teardown() {
 	local pg m
 	[ -f "${HV_PGIDS:-}" ] || return 0
@@ -43,8 +49,11 @@ hv_teardown() {
 	done < "$HV_PGIDS"
 	if [ -f "$SCRATCH/.mounts" ]; then
 		while read -r m; do
-			umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+			timeout 10 fsfreeze --unfreeze "$m" 2>/dev/null || true
 		done < "$SCRATCH/.mounts"
+		while read -r m; do
+			umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+		done < <(tac "$SCRATCH/.mounts")
 	fi
 }
 
@@ -53,15 +62,22 @@ require_root() {
 	[ "$(id -u)" -eq 0 ] || skip "needs root: $1"
 }
 
-# loop_mount SIZE_MB DIR: a fresh ext4 image loop-mounted on DIR (root only),
-# unmounted by the teardown whatever happens.
+# loop_mount SIZE_MB DIR [FSTYPE [IMAGE]]: a fresh image (FSTYPE ext4, the
+# default, or xfs, which needs 300 MB at least; sparse) loop-mounted on DIR
+# (root only), thawed and unmounted by the teardown whatever happens. IMAGE is
+# where the image lives (default $SCRATCH/.img-NAME; e.g. on another test mount).
 loop_mount() {
+	local fstype=${3:-ext4} img=${4:-$SCRATCH/.img-${2##*/}}
 	require_root "loop-mounted filesystem"
-	command -v mkfs.ext4 >/dev/null || skip "mkfs.ext4 not installed"
+	command -v "mkfs.$fstype" >/dev/null || skip "mkfs.$fstype not installed"
 	mkdir -p "$2"
-	truncate -s "${1}M" "$SCRATCH/.img-${2##*/}"
-	mkfs.ext4 -q -F -m 0 "$SCRATCH/.img-${2##*/}" >/dev/null
-	mount -o loop "$SCRATCH/.img-${2##*/}" "$2" || skip "cannot loop-mount (no loop devices?)"
+	truncate -s "${1}M" "$img"
+	case $fstype in
+	ext4) mkfs.ext4 -q -F -m 0 "$img" >/dev/null ;;
+	xfs) mkfs.xfs -q -f "$img" >/dev/null ;;
+	*) fail "loop_mount: no mkfs options for $fstype" ;;
+	esac
+	mount -o loop "$img" "$2" || skip "cannot loop-mount $fstype (no loop devices?)"
 	echo "$2" >> "$SCRATCH/.mounts"
 }
 

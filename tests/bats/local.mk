@@ -5,7 +5,8 @@ bats_suites = \
 	%reldir%/hostsim.bats \
 	%reldir%/kvp-pool.bats \
 	%reldir%/kvp.bats \
-	%reldir%/kvp-ip.bats
+	%reldir%/kvp-ip.bats \
+	%reldir%/vss.bats
 TESTS += $(bats_suites)
 EXTRA_DIST += $(bats_suites) %reldir%/helpers.bash
 # Stand-ins for network tools that record their arguments (kvp-ip.bats).

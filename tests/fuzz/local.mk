@@ -152,3 +152,20 @@ noinst_PROGRAMS += %reldir%/make-kvp-seeds
 fuzz-kvp-seeds: %reldir%/make-kvp-seeds$(EXEEXT)
 	$(AM_V_GEN)%reldir%/make-kvp-seeds$(EXEEXT) $(srcdir)/%reldir%/corpus
 endif
+
+# hv-vssd's message handler with a fake freezer.
+fuzz_corpus += \
+	%reldir%/corpus/fuzz-vss/auto-recover \
+	%reldir%/corpus/fuzz-vss/backup-sequence \
+	%reldir%/corpus/fuzz-vss/freeze-fails \
+	%reldir%/corpus/fuzz-vss/short-and-unknown
+if ENABLE_FUZZING
+noinst_PROGRAMS += %reldir%/fuzz-vss
+%canon_reldir%_fuzz_vss_SOURCES = %reldir%/fuzz-vss.c
+%canon_reldir%_fuzz_vss_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemons/common \
+	-I$(top_srcdir)/daemons/vss
+%canon_reldir%_fuzz_vss_CFLAGS = $(fuzz_cflags)
+%canon_reldir%_fuzz_vss_LDFLAGS = $(fuzz_ldflags) -no-install
+%canon_reldir%_fuzz_vss_LDADD = daemons/libvss.la daemons/libdaemon-common.la \
+	libvmbus/libvmbus.la $(LIBSYSTEMD_LIBS)
+endif

@@ -11,3 +11,7 @@ noinst_PROGRAMS += %reldir%/notify-listen
 # kvp-tool: the other writers and readers of KVP pool files (cloud-init, the kernel's daemon).
 noinst_PROGRAMS += %reldir%/kvp-tool
 %canon_reldir%_kvp_tool_SOURCES = %reldir%/kvp-tool.c
+
+# freeze-time: bare FIFREEZE/FITHAW timing of given mounts (bench-vss.sh).
+noinst_PROGRAMS += %reldir%/freeze-time
+%canon_reldir%_freeze_time_SOURCES = %reldir%/freeze-time.c

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The commands of hv-hostsim (hv-hostsim.c: negotiate, heartbeat; fcopy.c;
- * hostile.c; idle.c; kvp.c) and what they share. A command parses its own arguments
+ * hostile.c; idle.c; kvp.c; vss.c) and what they share. A command parses its own arguments
  * before the guest starts (argv[0] is the command's name; returns 0 or a
  * negative errno after printing why), then runs against the started guest and
  * returns an exit status (HOSTSIM_EXIT_*).
@@ -105,3 +105,35 @@ int kvp_check_reply(const uint8_t *resp, size_t n, size_t sent, uint8_t txid, ui
  */
 int kvp_decode_key(uint32_t size, const uint8_t *field, char *buf, size_t bufsize);
 int kvp_decode_value(uint32_t type, uint32_t size, const uint8_t *field, char *buf, size_t bufsize);
+
+/* vss.c */
+
+void vss_help(void);
+int vss_parse(int argc, char **argv);
+int vss_run(struct hostsim *h);
+void vss_finish(void);
+
+/* Shared with the hostile scenarios and print.c. */
+/* "FREEZE", ..., or "operation N" in buf. */
+const char *vss_op_text(unsigned op, char *buf, size_t size);
+
+struct vss_answer {
+	uint32_t status; /* the IC status of the answer */
+	uint32_t flags;  /* vss_cf/dm_info flags of the answer, if has_flags */
+	bool has_flags;  /* the body was long enough to hold them */
+	double ms;       /* send to answer */
+};
+
+/*
+ * Check a guest's answer (resp, n) to a sent-byte VSS request with IC
+ * transaction id txid: same length (or padded to 8), a VSS response, the id
+ * echoed. Returns 0 with the status, or -EBADMSG (reported on stderr).
+ */
+int vss_check_reply(const uint8_t *resp, size_t n, size_t sent, uint8_t txid, uint32_t *ret_status);
+/*
+ * Send operation op (the first byte of the body) in a zeroed body of body_len
+ * bytes (at most 65535; 0 sends the IC headers alone) and check the answer.
+ * Returns 0 with *ret filled, or an exit status (reported).
+ */
+int vss_transact(struct hostsim *h, uint32_t fw, uint32_t svc, unsigned op, size_t body_len,
+		 struct vss_answer *ret);

@@ -20,6 +20,7 @@
 #include "fcopy-wire.h"
 #include "kvp-wire.h"
 #include "macro.h"
+#include "vss-wire.h"
 
 /* What DIR means to a scenario. */
 enum dir_use {
@@ -820,6 +821,124 @@ static int kvp_ip_unterminated(struct hostsim *h, const char *dir)
 	return kvp_probe_end(&p);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Backup (VSS) scenarios                                                    */
+/* ------------------------------------------------------------------------ */
+
+#define VSS_OVERSIZE_LEN 8000
+
+struct vss_probe {
+	struct hostsim *h;
+	uint32_t fw, svc;
+	unsigned n_sent;
+};
+
+static int vss_probe_begin(struct vss_probe *p, struct hostsim *h)
+{
+	*p = (struct vss_probe){ .h = h };
+	return host_negotiate(h, &p->fw, &p->svc);
+}
+
+/*
+ * Send op in a body of len bytes; the guest must answer it (same length, the
+ * id echoed) with want (or, with want 0 and any_error, any error status).
+ * Returns 0 or an exit status.
+ */
+static int vss_probe(struct vss_probe *p, unsigned op, size_t len, bool any_error, uint32_t want,
+		     const char *what)
+{
+	struct vss_answer a;
+	int r;
+
+	printf("host: %s\n", what);
+	r = vss_transact(p->h, p->fw, p->svc, op, len, &a);
+	if (r)
+		return r;
+	p->n_sent++;
+	printf("guest: answered %s (0x%08x)\n", host_status_name(a.status), a.status);
+	if (any_error ? a.status == VMBUS_HV_S_OK : a.status != want) {
+		fprintf(stderr, "hv-hostsim: the guest should have answered %s\n",
+			any_error ? "an error status" : host_status_name(want));
+		return HOSTSIM_EXIT_REFUSED;
+	}
+	return 0;
+}
+
+/* A valid GET_DM_INFO after the odd messages: the guest must still answer it HV_S_OK. */
+static int vss_probe_end(struct vss_probe *p)
+{
+	int r = vss_probe(p, VSS_OP_GET_DM_INFO, VSS_MSG_LEN, false, VMBUS_HV_S_OK,
+			  "a valid GET_DM_INFO, which the guest must still answer");
+
+	if (r)
+		return r;
+	printf("host: the guest answered all %u odd messages as expected and still answers\n",
+	       p->n_sent - 1);
+	return HOSTSIM_EXIT_OK;
+}
+
+static int vss_unknown_op(struct hostsim *h, const char *dir)
+{
+	struct vss_probe p;
+	int r;
+
+	r = vss_probe_begin(&p, h);
+	if (!r)
+		r = vss_probe(&p, VSS_OP_COUNT, VSS_MSG_LEN, false, VMBUS_HV_ERROR_NOT_SUPPORTED,
+			      "VSS message with operation 8 (VSS_OP_COUNT, not an operation)");
+	if (!r)
+		r = vss_probe(&p, 200, VSS_MSG_LEN, false, VMBUS_HV_ERROR_NOT_SUPPORTED,
+			      "VSS message with operation 200");
+	return r ? r : vss_probe_end(&p);
+}
+
+static int vss_truncated(struct hostsim *h, const char *dir)
+{
+	static const unsigned ops[] = { VSS_OP_HOT_BACKUP, VSS_OP_GET_DM_INFO };
+	struct vss_probe p;
+	int r;
+
+	r = vss_probe_begin(&p, h);
+	for (size_t i = 0; !r && i < ELEMENTSOF(ops); i++)
+		/*
+		 * 1 and 4 bytes: the operation byte is there, the flags are not. (A
+		 * 0-byte body cannot be sent: the packet's padding to 8 bytes gives
+		 * the guest 4 zero bytes, a CREATE, which is answered S_OK.)
+		 */
+		for (size_t len = 1; !r && len <= 4; len += 3) {
+			char what[80];
+
+			snprintf(what, sizeof(what), "%s with a body of %zu bytes (hv_vss_msg is %d)",
+				 vss_op_name(ops[i]), len, VSS_MSG_LEN);
+			r = vss_probe(&p, ops[i], len, true, 0, what);
+		}
+	return r ? r : vss_probe_end(&p);
+}
+
+static int vss_oversize(struct hostsim *h, const char *dir)
+{
+	struct vss_probe p;
+	int r;
+
+	r = vss_probe_begin(&p, h);
+	if (!r)
+		r = vss_probe(&p, VSS_OP_CREATE, VSS_OVERSIZE_LEN, false, VMBUS_HV_S_OK,
+			      "CREATE with a body of 8000 bytes (the whole message echoed)");
+	return r ? r : vss_probe_end(&p);
+}
+
+static int vss_thaw_unfrozen(struct hostsim *h, const char *dir)
+{
+	struct vss_probe p;
+	int r;
+
+	r = vss_probe_begin(&p, h);
+	for (int i = 0; !r && i < 2; i++)
+		r = vss_probe(&p, VSS_OP_THAW, VSS_MSG_LEN, false, VMBUS_HV_S_OK,
+			      i ? "THAW again" : "THAW without a FREEZE");
+	return r ? r : vss_probe_end(&p);
+}
+
 static const struct scenario scenarios[] = {
 	{ "short-message", NULL, DIR_NONE, short_message,
 	  "a message shorter than the IC headers" },
@@ -867,6 +986,14 @@ static const struct scenario scenarios[] = {
 	  "GET with a 10-byte body" },
 	{ "kvp-ip-unterminated", "kvp", DIR_NONE, kvp_ip_unterminated,
 	  "GET_IP_INFO, adapter_id without NUL" },
+	{ "vss-unknown-op", "vss", DIR_NONE, vss_unknown_op,
+	  "operations 8 and 200 (HV_ERROR_NOT_SUPPORTED)" },
+	{ "vss-truncated", "vss", DIR_NONE, vss_truncated,
+	  "HOT_BACKUP, GET_DM_INFO: 1, 4-byte bodies" },
+	{ "vss-oversize", "vss", DIR_NONE, vss_oversize,
+	  "CREATE with an 8000-byte body (HV_S_OK)" },
+	{ "vss-thaw-unfrozen", "vss", DIR_NONE, vss_thaw_unfrozen,
+	  "THAW twice without FREEZE (HV_S_OK)" },
 };
 
 void hostile_help(void)
@@ -880,7 +1007,9 @@ void hostile_help(void)
 	       "DIR, a valid START of " PROBE_NAME " in DIR opens a transfer before each\n"
 	       "bad WRITE. The kvp-* scenarios imply -s kvp; each malformed message must\n"
 	       "get an error status (or no answer), and a valid GET sent right after it an\n"
-	       "answer. SCENARIO is one of:\n");
+	       "answer. The vss-* scenarios imply -s vss; each message must get exactly the\n"
+	       "status named (or any error status), then a valid GET_DM_INFO HV_S_OK.\n"
+	       "SCENARIO is one of:\n");
 	for (size_t i = 0; i < ELEMENTSOF(scenarios); i++)
 		printf("  %-24s %s %s\n", scenarios[i].name,
 		       scenarios[i].dir == DIR_PATH ? "(P)" : scenarios[i].dir == DIR_PROBE ? "(O)" : "   ",
@@ -917,9 +1046,14 @@ int hostile_parse(int argc, char **argv)
 	}
 	if (scenario->service && host_use_service(scenario->service, scenario->name) < 0)
 		return -EINVAL;
-	/* The fcopy scenarios send up to a whole WRITE_TO_FILE, the kvp ones a whole hv_kvp_msg. */
+	/*
+	 * The fcopy scenarios send up to a whole WRITE_TO_FILE, the kvp ones a
+	 * whole hv_kvp_msg, the vss ones up to vss-oversize's 8000-byte body.
+	 */
 	if (scenario->service &&
-	    host_check_packet_fits(strcmp(scenario->service, "kvp") == 0 ? KVP_MSG_LEN : FCOPY_MAX_MSG_LEN,
+	    host_check_packet_fits(strcmp(scenario->service, "kvp") == 0   ? KVP_MSG_LEN
+				   : strcmp(scenario->service, "vss") == 0 ? VMBUS_IC_HDR_LEN + VSS_OVERSIZE_LEN
+									   : FCOPY_MAX_MSG_LEN,
 				   scenario->name) < 0)
 		return -EINVAL;
 	return 0;

@@ -83,6 +83,8 @@ static const struct command {
 	  idle_parse, idle_run, NULL },
 	{ "kvp", "kvp SUBCOMMAND [ARGS]", "Key-Value Pair requests (below)", "kvp", kvp_parse,
 	  kvp_run, kvp_finish },
+	{ "vss", "vss SUBCOMMAND [ARGS]", "Backup (VSS) requests: freeze, thaw (below)", "vss", vss_parse,
+	  vss_run, vss_finish },
 };
 
 static void help(void)
@@ -107,7 +109,7 @@ static void help(void)
 	       "      --busy-poll USEC           before sleeping for the guest, check for its\n"
 	       "                                 signal without blocking this long (default 0)\n"
 	       "  -v, --verbose                  print every packet\n"
-	       "      --json                     kvp: print JSON on standard output, and\n"
+	       "      --json                     kvp, vss: print JSON on standard output, and\n"
 	       "                                 everything else on standard error\n"
 	       "  -h, --help                     show this help\n"
 	       "  -V, --version                  show the version\n\n",
@@ -119,6 +121,8 @@ static void help(void)
 	idle_help();
 	printf("\n");
 	kvp_help();
+	printf("\n");
+	vss_help();
 	printf("\nExit status: 0 the guest answered success, 1 it answered an error or refused,\n"
 	       "2 usage error, 3 no valid answer (timeout, guest exited, protocol violation);\n"
 	       "fcopy also: 1 the guest answered HV_E_FAIL or another error status not below,\n"
@@ -126,7 +130,9 @@ static void help(void)
 	       "cancelled (reading SOURCE failed, SIGINT/SIGTERM, or fault injection);\n"
 	       "kvp also: 1 the guest answered an error status, 3 also for an answer that\n"
 	       "does not decode, 7 get, delete or enumerate --index was answered HV_S_CONT\n"
-	       "(no such key or index).\n");
+	       "(no such key or index);\n"
+	       "vss: 1 the guest answered an error status (any request of check, FREEZE or\n"
+	       "THAW of backup), 3 also when a batch's wait PATH timed out.\n");
 }
 
 static const struct service_def *find_service(const char *name)
@@ -463,8 +469,8 @@ int main(int argc, char **argv)
 	}
 	if (cmd->service && host_use_service(cmd->service, cmd->name) < 0)
 		return HOSTSIM_EXIT_USAGE;
-	if (arg_json && cmd->parse != kvp_parse) {
-		fprintf(stderr, "hv-hostsim: --json is for the kvp command only\n");
+	if (arg_json && cmd->parse != kvp_parse && cmd->parse != vss_parse) {
+		fprintf(stderr, "hv-hostsim: --json is for the kvp and vss commands only\n");
 		return HOSTSIM_EXIT_USAGE;
 	}
 	/* Everything is checked before the guest starts. */

@@ -9,7 +9,8 @@ bin_PROGRAMS += %reldir%/hv-hostsim
 	%reldir%/hv-hostsim.c \
 	%reldir%/idle.c \
 	%reldir%/kvp.c \
-	%reldir%/print.c
+	%reldir%/print.c \
+	%reldir%/vss.c
 %canon_reldir%_hv_hostsim_CPPFLAGS = $(daemon_cppflags) -I$(top_srcdir)/daemons/fcopy \
-	-I$(top_srcdir)/daemons/kvp
+	-I$(top_srcdir)/daemons/kvp -I$(top_srcdir)/daemons/vss
 %canon_reldir%_hv_hostsim_LDADD = daemons/libdaemon-common.la libvmbus/libvmbus.la

@@ -9,6 +9,7 @@
 #include "engine.h"
 #include "fcopy-wire.h"
 #include "kvp-wire.h"
+#include "vss-wire.h"
 
 static void print_flags(uint8_t f)
 {
@@ -167,6 +168,24 @@ static void print_kvp(const uint8_t *b, size_t len)
 	printf("\n");
 }
 
+/* The VSS body: operation and, if the message holds hv_vss_msg, the flags. */
+static void print_vss(const uint8_t *b, size_t len)
+{
+	char buf[32];
+	uint32_t flags;
+
+	if (len < 1) {
+		printf("    (no VSS header: body of %zu bytes)\n", len);
+		return;
+	}
+	printf("    %s", vss_op_text(b[VSS_OFF_OPERATION], buf, sizeof(buf)));
+	if (len >= VSS_MSG_LEN) {
+		memcpy(&flags, b + VSS_OFF_FLAGS, sizeof(flags));
+		printf(" flags 0x%x", flags);
+	}
+	printf(" (body of %zu bytes)\n", len);
+}
+
 void hostsim_print_packet(const char *dir, const struct vmbus_packet *pkt, const uint8_t *msg,
 			  size_t len)
 {
@@ -214,6 +233,9 @@ void hostsim_print_packet(const char *dir, const struct vmbus_packet *pkt, const
 		print_fcopy(msg + VMBUS_IC_HDR_LEN, h.body_len);
 	} else if (h.msgtype == VMBUS_IC_MSGTYPE_KVPEXCHANGE) {
 		print_kvp(msg + VMBUS_IC_HDR_LEN, h.body_len);
+	} else if (h.msgtype == VMBUS_IC_MSGTYPE_VSS) {
+		/* The body is what icmsgsize says, at most what arrived (the ring pads to 8). */
+		print_vss(msg + VMBUS_IC_HDR_LEN, h.msgsize < h.body_len ? h.msgsize : h.body_len);
 	}
 	fflush(stdout);
 }

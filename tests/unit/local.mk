@@ -85,3 +85,36 @@ TESTS += $(unit_tests)
 %canon_reldir%_test_kvp_ip_LDADD = daemons/libkvp.la daemons/libdaemon-common.la \
 	libvmbus/libvmbus.la $(LIBSYSTEMD_LIBS) $(CMOCKA_LIBS)
 endif
+
+# hv-vssd's protocol logic (a fake freezer) and its freeze hooks (real scripts).
+if HAVE_CMOCKA
+vss_unit_tests = %reldir%/test-vss
+check_PROGRAMS += $(vss_unit_tests)
+TESTS += $(vss_unit_tests)
+%canon_reldir%_test_vss_SOURCES = %reldir%/test-vss.c %reldir%/test-util.h
+%canon_reldir%_test_vss_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemons/common \
+	-I$(top_srcdir)/daemons/vss
+%canon_reldir%_test_vss_CFLAGS = $(unit_cflags)
+%canon_reldir%_test_vss_LDFLAGS = $(AM_LDFLAGS) -no-install
+%canon_reldir%_test_vss_LDADD = daemons/libvss.la daemons/libdaemon-common.la \
+	libvmbus/libvmbus.la $(LIBSYSTEMD_LIBS) $(CMOCKA_LIBS)
+endif
+
+# hv-vssd's freezer: mountinfo parsing, selection and order over fake mountinfo and
+# sysfs trees, the marker, and (root only) real FIFREEZE/FITHAW on loop-mounted images.
+if HAVE_CMOCKA
+check_PROGRAMS += %reldir%/test-vss-freeze
+TESTS += %reldir%/test-vss-freeze
+%canon_reldir%_test_vss_freeze_SOURCES = %reldir%/test-vss-freeze.c %reldir%/test-util.h
+%canon_reldir%_test_vss_freeze_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemons/common \
+	-I$(top_srcdir)/daemons/vss
+%canon_reldir%_test_vss_freeze_CFLAGS = $(unit_cflags)
+%canon_reldir%_test_vss_freeze_LDFLAGS = $(AM_LDFLAGS) -no-install
+%canon_reldir%_test_vss_freeze_LDADD = daemons/libvss.la daemons/libdaemon-common.la \
+	libvmbus/libvmbus.la $(LIBSYSTEMD_LIBS) $(CMOCKA_LIBS)
+endif
+
+# test-vss-freeze injects FITHAW failures and watches the marker at each FIFREEZE.
+if HAVE_CMOCKA
+%canon_reldir%_test_vss_freeze_LDFLAGS += -Wl,--wrap=ioctl
+endif
