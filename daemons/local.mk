@@ -86,3 +86,8 @@ sbin_PROGRAMS += %reldir%/hv-vssd
 %canon_reldir%_hv_vssd_CFLAGS = $(AM_CFLAGS) $(LIBSYSTEMD_CFLAGS)
 %canon_reldir%_hv_vssd_LDADD = %reldir%/libvss.la %reldir%/libdaemon-common.la \
 	libvmbus/libvmbus.la $(LIBSYSTEMD_LIBS)
+
+# libvss's freezer runs a guard thread (pthreads); -lpthread propagates to whatever links libvss.
+%canon_reldir%_libvss_la_CFLAGS = $(AM_CFLAGS) -pthread
+%canon_reldir%_libvss_la_LIBADD += -lpthread
+%canon_reldir%_hv_vssd_LDFLAGS = $(AM_LDFLAGS) -pthread

@@ -30,6 +30,7 @@
 #define DEFAULT_RUNTIME_DIR RUNSTATEDIR "/hv-vssd"
 #define DEFAULT_THAW_TIMEOUT 60
 #define MAX_THAW_TIMEOUT 900 /* the kernel's VSS_FREEZE_TIMEOUT: no host waits longer */
+#define GUARD_SLACK_MS 2000  /* the freezer's guard thaws this long after the auto-thaw deadline */
 #define DEFAULT_HOOK_TIMEOUT 30
 #define MAX_HOOK_TIMEOUT 600
 #define MAX_LIST 256
@@ -252,9 +253,10 @@ static uint32_t thaw(struct state *s, const char *why, const char *hook_arg, boo
 			arm_retry(s);
 			return VMBUS_HV_E_FAIL;
 		}
-		(void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
 		status_thawed(s);
 	}
+	/* Nothing frozen (also after the freezer's guard thawed): core dumps are harmless again. */
+	(void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
 	s->retry = sd_event_source_disable_unref(s->retry);
 	if (s->hooks.n) {
 		if (later && !s->hooks_later && sd_event_default(&e) >= 0 &&
@@ -270,6 +272,9 @@ static int on_deadline(sd_event_source *src, uint64_t usec, void *userdata)
 	struct state *s = userdata;
 
 	(void)usec;
+	if (vss_freezer_take_guard_thawed(s->freezer))
+		log_error("vss: the freezer's guard had already thawed everything: this loop was blocked past the "
+			  "auto-thaw deadline");
 	/* thaw() drops the source, which is this one: keep it alive until we return. */
 	sd_event_source_ref(src);
 	(void)thaw(s, "auto-thaw deadline", "thaw", false);
@@ -301,6 +306,13 @@ static uint32_t op_freeze(void *userdata)
 	uint64_t now;
 	int r;
 
+	/* The guard thawed the last freeze and no THAW came: settle it (hooks owed) first. */
+	if (vss_freezer_take_guard_thawed(s->freezer)) {
+		log_error("vss: the freezer's guard thawed the last freeze (its THAW never came and the auto-thaw "
+			  "deadline was missed)");
+		(void)thaw(s, "the freezer's guard", "thaw", false);
+		s->n_auto_thaws++;
+	}
 	if (vss_freezer_frozen(s->freezer)) {
 		if (s->retry) {
 			/* What is still frozen is what a thaw could not thaw: not a snapshot state. */
@@ -369,6 +381,16 @@ static uint32_t op_thaw(void *userdata)
 {
 	struct state *s = userdata;
 
+	/* The freezer's guard thawed everything (this loop was blocked past the deadline): an auto-thaw. */
+	if (vss_freezer_take_guard_thawed(s->freezer)) {
+		log_error("vss: THAW did not come within %u s after FREEZE, and the auto-thaw deadline was missed: "
+			  "the freezer's guard thawed every filesystem; the host's backup may not be consistent",
+			  arg_thaw_timeout);
+		(void)thaw(s, "the freezer's guard", "thaw", true);
+		s->auto_thawed = true;
+		s->n_auto_thaws++;
+		status_thawed(s);
+	}
 	if (!vss_freezer_frozen(s->freezer)) {
 		if (s->auto_thawed)
 			log_warning("vss: THAW after the auto-thaw deadline had already thawed everything: answered "
@@ -516,6 +538,8 @@ static int run(int argc, char **argv)
 		log_error_errno(r, "cannot set up: %m");
 		goto out;
 	}
+	/* The backstop behind the auto-thaw deadline, in a thread of its own: thaws even if this loop is stuck. */
+	vss_freezer_set_deadline(s.freezer, arg_thaw_timeout * 1000u + GUARD_SLACK_MS);
 	for (size_t i = 0; i < arg_include.n; i++)
 		log_info("vss: will freeze '%s'", arg_include.items[i]);
 	for (size_t i = 0; i < arg_exclude.n; i++)

@@ -12,6 +12,16 @@
  * FITHAW then reaches the very superblock FIFREEZE froze, even if something
  * is mounted over the path meanwhile (and a frozen one cannot be unmounted
  * under us).
+ *
+ * The guard: with a deadline set (vss_freezer_set_deadline), a thread of its
+ * own FITHAWs whatever is still frozen when the deadline, counted from the
+ * first FIFREEZE, passes, whatever the caller's thread is doing (blocked in
+ * another FIFREEZE, or its event loop stuck). f->lock protects everything the
+ * guard touches (the frozen list, its fds, the flags, the marker rewrite);
+ * the caller's thread holds it in every call here except around FIFREEZE
+ * itself, which may block for long. The guard never logs (the log module is
+ * single-threaded and may be deferring): it records what it did and the
+ * caller's thread logs that at its next call.
  */
 #include "config.h"
 
@@ -19,6 +29,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/fs.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <dirent.h>
+#include <signal.h>
 #include <stdint.h>
 
 #include "log.h"
@@ -58,6 +70,23 @@ struct vss_freezer {
 	char **busy; /* FIFREEZE said EBUSY: frozen by someone else, left alone */
 	size_t n_busy;
 	struct timespec t_frozen;
+
+	/* The guard; everything below and above (but the config) under lock. */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;   /* CLOCK_MONOTONIC: wakes the guard */
+	pthread_t guard;
+	bool guard_started;
+	bool guard_quit;       /* vss_freezer_free: the guard exits */
+	unsigned deadline_ms;  /* 0: no guard */
+	bool armed;            /* the guard's deadline runs (first FIFREEZE until all thawed) */
+	struct timespec t_deadline;
+	struct frozen pending; /* its FIFREEZE is running (pending.path set while it may) */
+	bool in_progress;
+	bool guard_fired;      /* this freeze's deadline passed: the guard thawed */
+	bool guard_logged;     /* ... and the caller's thread has logged it */
+	bool guard_report;     /* for vss_freezer_take_guard_thawed */
+	size_t guard_thawed, guard_failed;
+	int guard_err, guard_marker_err;
 };
 
 /* ---- small helpers -------------------------------------------------------- */
@@ -1092,7 +1121,8 @@ out:
  * old list or the new one. It lives in the runtime directory, never frozen
  * by us (its filesystem is kept out of the selection).
  */
-static int marker_write(const char *marker, const struct frozen *fz, size_t n)
+/* Never logs (the guard thread calls it): returns a negative errno. */
+static int marker_write_quiet(const char *marker, const struct frozen *fz, size_t n, const struct frozen *extra)
 {
 	_cleanup_free_ char *tmp = NULL;
 	_cleanup_fclose_ FILE *f = NULL;
@@ -1102,21 +1132,22 @@ static int marker_write(const char *marker, const struct frozen *fz, size_t n)
 		return -ENOMEM;
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)
-		return log_error_errno(-errno, "vss: cannot create %s: %m", tmp);
+		return -errno;
 	f = fdopen(fd, "w");
 	if (!f) {
 		r = -errno;
 		close(fd);
 		goto fail;
 	}
-	for (size_t i = 0; i < n; i++) {
-		_cleanup_free_ char *e = escape(fz[i].path);
+	for (size_t i = 0; i < n + !!extra; i++) {
+		const struct frozen *z = i < n ? &fz[i] : extra;
+		_cleanup_free_ char *e = escape(z->path);
 
 		if (!e) {
 			r = -ENOMEM;
 			goto fail;
 		}
-		fprintf(f, "%u:%u %s\n", major(fz[i].dev), minor(fz[i].dev), e);
+		fprintf(f, "%u:%u %s\n", major(z->dev), minor(z->dev), e);
 	}
 	if (fflush(f) != 0 || ferror(f) || fsync(fileno(f)) < 0) {
 		r = errno ? -errno : -EIO;
@@ -1133,7 +1164,16 @@ static int marker_write(const char *marker, const struct frozen *fz, size_t n)
 	return 0;
 fail:
 	unlink(tmp);
-	return log_error_errno(r, "vss: cannot write the marker %s: %m", marker);
+	return r;
+}
+
+static int marker_write(const char *marker, const struct frozen *fz, size_t n, const struct frozen *extra)
+{
+	int r = marker_write_quiet(marker, fz, n, extra);
+
+	if (r < 0)
+		return log_error_errno(r, "vss: cannot write the marker %s: %m", marker);
+	return 0;
 }
 
 static void marker_remove(const char *marker)
@@ -1256,6 +1296,24 @@ int vss_freezer_new(const struct vss_config *c, struct vss_freezer **ret)
 	f = calloc(1, sizeof(*f));
 	if (!f)
 		return -ENOMEM;
+	{
+		pthread_condattr_t ca;
+		int k = pthread_condattr_init(&ca);
+
+		if (k == 0) {
+			k = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+			if (k == 0)
+				k = pthread_cond_init(&f->cond, &ca);
+			pthread_condattr_destroy(&ca);
+		}
+		if (k == 0 && (k = pthread_mutex_init(&f->lock, NULL)) != 0)
+			pthread_cond_destroy(&f->cond);
+		if (k != 0) {
+			free(f);
+			return -k;
+		}
+	}
+	f->pending.fd = -1;
 	f->include = strv_copy(c->include, c->n_include);
 	f->n_include = c->n_include;
 	f->exclude = strv_copy(c->exclude, c->n_exclude);
@@ -1288,14 +1346,25 @@ void vss_freezer_free(struct vss_freezer *f)
 {
 	if (!f)
 		return;
+	if (f->guard_started) {
+		pthread_mutex_lock(&f->lock);
+		f->guard_quit = true;
+		pthread_cond_signal(&f->cond);
+		pthread_mutex_unlock(&f->lock);
+		(void)pthread_join(f->guard, NULL);
+		f->guard_started = false;
+	}
 	/*
 	 * Never leave the guest frozen behind a freed object. What cannot be
 	 * thawed even now stays listed in the marker for the next start's
 	 * vss_recover (and the log stays deferred: writing it could block).
+	 * Not frozen, this only logs what the guard did, if it did anything.
 	 */
-	if (f->frozen)
-		(void)vss_thaw_all(f);
+	(void)vss_thaw_all(f);
 	fz_clear(f);
+	free(f->pending.path);
+	pthread_cond_destroy(&f->cond);
+	pthread_mutex_destroy(&f->lock);
 	strv_free(f->include, f->n_include);
 	strv_free(f->exclude, f->n_exclude);
 	free(f->mountinfo);
@@ -1304,14 +1373,206 @@ void vss_freezer_free(struct vss_freezer *f)
 	free(f);
 }
 
+/* The queries take a const freezer, but the lock is not const. */
+static struct vss_freezer *unconst(const struct vss_freezer *f)
+{
+	return (struct vss_freezer *)(uintptr_t)f;
+}
+
 bool vss_freezer_frozen(const struct vss_freezer *f)
 {
-	return f && f->frozen;
+	struct vss_freezer *m = unconst(f);
+	bool r;
+
+	if (!m)
+		return false;
+	pthread_mutex_lock(&m->lock);
+	r = m->frozen;
+	pthread_mutex_unlock(&m->lock);
+	return r;
 }
 
 size_t vss_freezer_count(const struct vss_freezer *f)
 {
-	return f && f->frozen ? f->n_fz : 0;
+	struct vss_freezer *m = unconst(f);
+	size_t r;
+
+	if (!m)
+		return 0;
+	pthread_mutex_lock(&m->lock);
+	r = m->frozen ? m->n_fz : 0;
+	pthread_mutex_unlock(&m->lock);
+	return r;
+}
+
+/* ---- the guard ------------------------------------------------------------- */
+
+static bool deadline_passed(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > t->tv_sec || (now.tv_sec == t->tv_sec && now.tv_nsec >= t->tv_nsec);
+}
+
+/*
+ * The guard thread, lock held: the deadline passed with something frozen (or
+ * a FIFREEZE running). FITHAW everything frozen so far, in reverse order;
+ * the marker then lists only what is left (and the FIFREEZE still running,
+ * whose caller thaws it when it returns), or goes. No log line here.
+ */
+static void guard_thaw(struct vss_freezer *f)
+{
+	size_t kept = 0;
+	int r;
+
+	for (size_t i = f->n_fz; i-- > 0;) {
+		struct frozen *z = &f->fz[i];
+
+		if (z->fd < 0)
+			continue;
+		if (ioctl(z->fd, FITHAW, 0) == 0 || errno == EINVAL) {
+			f->guard_thawed++;
+			close(z->fd);
+			z->fd = -1;
+		} else {
+			if (!f->guard_err)
+				f->guard_err = -errno;
+			f->guard_failed++;
+		}
+	}
+	for (size_t i = 0; i < f->n_fz; i++) {
+		if (f->fz[i].fd >= 0)
+			f->fz[kept++] = f->fz[i];
+		else
+			free(f->fz[i].path);
+	}
+	f->n_fz = kept;
+	if (f->marker) {
+		if (f->n_fz == 0 && !f->in_progress) {
+			if (unlink(f->marker) < 0 && errno != ENOENT && !f->guard_marker_err)
+				f->guard_marker_err = -errno;
+		} else {
+			r = marker_write_quiet(f->marker, f->fz, f->n_fz, f->in_progress ? &f->pending : NULL);
+			if (r < 0 && !f->guard_marker_err)
+				f->guard_marker_err = r;
+		}
+	}
+	if (f->n_fz == 0)
+		f->frozen = false;
+	f->guard_fired = true;
+	f->guard_report = f->n_fz == 0;
+}
+
+static void *guard_main(void *arg)
+{
+	struct vss_freezer *f = arg;
+
+	pthread_mutex_lock(&f->lock);
+	while (!f->guard_quit) {
+		if (!f->armed)
+			(void)pthread_cond_wait(&f->cond, &f->lock);
+		else if (!deadline_passed(&f->t_deadline))
+			(void)pthread_cond_timedwait(&f->cond, &f->lock, &f->t_deadline);
+		else {
+			f->armed = false;
+			if (f->n_fz > 0 || f->in_progress)
+				guard_thaw(f);
+		}
+	}
+	pthread_mutex_unlock(&f->lock);
+	return NULL;
+}
+
+/* Lock held: the deadline starts now (the first FIFREEZE); the guard thread is started on first use. */
+static int guard_arm(struct vss_freezer *f)
+{
+	if (f->deadline_ms == 0)
+		return 0;
+	if (!f->guard_started) {
+		sigset_t all, old;
+		int k;
+
+		/* Signals are for the caller's thread (its event loop blocks them anyway). */
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		k = pthread_create(&f->guard, NULL, guard_main, f);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (k != 0)
+			return -k;
+		f->guard_started = true;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &f->t_deadline);
+	f->t_deadline.tv_sec += f->deadline_ms / 1000;
+	f->t_deadline.tv_nsec += (long)(f->deadline_ms % 1000) * 1000000L;
+	if (f->t_deadline.tv_nsec >= 1000000000L) {
+		f->t_deadline.tv_sec++;
+		f->t_deadline.tv_nsec -= 1000000000L;
+	}
+	f->armed = true;
+	pthread_cond_signal(&f->cond);
+	return 0;
+}
+
+static void guard_disarm(struct vss_freezer *f)
+{
+	if (!f->armed)
+		return;
+	f->armed = false;
+	pthread_cond_signal(&f->cond);
+}
+
+/*
+ * The caller's thread, lock held, outside vss_freeze_all: log what the guard
+ * did, once; nothing left frozen ends the freeze (the guard removed the
+ * marker; the deferred log is written now).
+ */
+static void guard_settle(struct vss_freezer *f)
+{
+	if (!f->guard_fired || f->guard_logged)
+		return;
+	f->guard_logged = true;
+	log_error("vss: the freezer's guard thawed %zu filesystem(s): still frozen %u ms after the first FIFREEZE",
+		  f->guard_thawed, f->deadline_ms);
+	if (f->guard_failed) {
+		errno = -f->guard_err;
+		log_error_errno(f->guard_err, "vss: the guard could not thaw %zu filesystem(s): %m; the next thaw "
+			       "tries again", f->guard_failed);
+	}
+	if (f->guard_marker_err) {
+		errno = -f->guard_marker_err;
+		log_warning_errno(f->guard_marker_err, "vss: the guard could not update the marker %s: %m",
+				  f->marker);
+	}
+	if (!f->frozen) {
+		fz_clear(f);
+		log_defer_end();
+	}
+}
+
+void vss_freezer_set_deadline(struct vss_freezer *f, unsigned msec)
+{
+	if (!f)
+		return;
+	pthread_mutex_lock(&f->lock);
+	f->deadline_ms = msec;
+	if (msec == 0)
+		guard_disarm(f);
+	pthread_mutex_unlock(&f->lock);
+}
+
+bool vss_freezer_take_guard_thawed(struct vss_freezer *f)
+{
+	bool r;
+
+	if (!f)
+		return false;
+	pthread_mutex_lock(&f->lock);
+	guard_settle(f);
+	r = f->guard_report;
+	f->guard_report = false;
+	pthread_mutex_unlock(&f->lock);
+	return r;
 }
 
 /* "a, b, c" of up to SUMMARY_MAX bytes, into buf. */
@@ -1389,12 +1650,13 @@ static void after_thaw(struct vss_freezer *f)
 	if (f->n_fz == 0) {
 		marker_remove(f->marker);
 		f->frozen = false;
+		guard_disarm(f);
 		log_defer_end();
 		return;
 	}
 	f->frozen = true;
 	if (f->marker)
-		(void)marker_write(f->marker, f->fz, f->n_fz);
+		(void)marker_write(f->marker, f->fz, f->n_fz, NULL);
 	log_error("vss: %zu filesystems could not be thawed; they stay listed in the marker %s and the next "
 		  "thaw tries them again",
 		  f->n_fz, f->marker ? f->marker : "(none)");
@@ -1417,17 +1679,21 @@ static bool still_the_mount(int fd, const struct vss_mount *m, bool check_id)
 	return true;
 }
 
-int vss_freeze_all(struct vss_freezer *f)
+static int freeze_all_locked(struct vss_freezer *f)
 {
 	struct vss_config c;
 	struct vss_mount *m = NULL;
 	size_t n = 0;
 	const char *failed = NULL;
+	bool armed = false;
 	int r, err = 0;
 
-	assert_return(f, -EINVAL);
+	guard_settle(f);
 	if (f->frozen)
 		return 0;
+	f->guard_fired = f->guard_logged = f->guard_report = false;
+	f->guard_thawed = f->guard_failed = 0;
+	f->guard_err = f->guard_marker_err = 0;
 
 	c = (struct vss_config){
 		.include = f->include,
@@ -1452,9 +1718,15 @@ int vss_freeze_all(struct vss_freezer *f)
 	log_defer_begin();
 	clock_gettime(CLOCK_MONOTONIC, &f->t_frozen);
 	for (size_t i = 0; i < n; i++) {
-		struct frozen *z = &f->fz[f->n_fz];
-		int fd;
+		struct frozen *z = &f->pending;
+		int fd, k, e;
 
+		/* The guard's deadline passed (during an EBUSY FIFREEZE): stop here. */
+		if (f->guard_fired) {
+			err = -ETIMEDOUT;
+			failed = m[i].path;
+			break;
+		}
 		/* Everything the entry needs before FIFREEZE: nothing can fail after it. */
 		*z = (struct frozen){ .path = strdup(m[i].path), .dev = m[i].dev, .fd = -1 };
 		if (!z->path) {
@@ -1464,7 +1736,7 @@ int vss_freeze_all(struct vss_freezer *f)
 		}
 		/* Listed before it is frozen: ours so far and this one. */
 		if (f->marker) {
-			err = marker_write(f->marker, f->fz, f->n_fz + 1);
+			err = marker_write(f->marker, f->fz, f->n_fz, z);
 			if (err < 0) {
 				failed = m[i].path;
 				break;
@@ -1483,30 +1755,80 @@ int vss_freeze_all(struct vss_freezer *f)
 			close(fd);
 			break;
 		}
-		if (ioctl(fd, FIFREEZE, 0) < 0) {
-			if (errno == EBUSY) {
+		/* The guard's deadline counts from the first FIFREEZE. */
+		if (!armed) {
+			err = guard_arm(f);
+			if (err < 0) {
+				failed = m[i].path;
+				close(fd);
+				break;
+			}
+			armed = true;
+		}
+		/*
+		 * FIFREEZE may block for long (it syncs; it waits for writers):
+		 * the guard must be able to thaw the others meanwhile. It knows
+		 * this one is in progress (it may become frozen after the guard
+		 * looked): the guard keeps it in the marker, and we thaw it
+		 * below if the guard fired meanwhile.
+		 */
+		f->in_progress = true;
+		pthread_mutex_unlock(&f->lock);
+		k = ioctl(fd, FIFREEZE, 0);
+		e = errno;
+		pthread_mutex_lock(&f->lock);
+		f->in_progress = false;
+		if (k < 0) {
+			if (e == EBUSY) {
 				/* Frozen by someone else (or through another mount): theirs to thaw. */
 				f->busy[f->n_busy++] = TAKE_PTR(z->path);
 				close(fd);
 				continue;
 			}
-			err = -errno;
+			err = -e;
 			failed = m[i].path;
 			close(fd);
 			break;
 		}
 		z->fd = fd;
-		f->n_fz++;
+		f->fz[f->n_fz++] = *z;
+		*z = (struct frozen){ .fd = -1 };
+		/* The guard fired while this FIFREEZE ran: the roll-back below thaws this one too. */
+		if (f->guard_fired) {
+			err = -ETIMEDOUT;
+			failed = m[i].path;
+			break;
+		}
 	}
-	if (f->n_fz < n) { /* the entry being prepared when the loop ended, if any */
-		free(f->fz[f->n_fz].path);
-		f->fz[f->n_fz].path = NULL;
+	free(f->pending.path); /* the entry being prepared when the loop ended, if any */
+	f->pending.path = NULL;
+	if (err == 0 && f->guard_fired) { /* cannot happen: the lock is held since the last FIFREEZE */
+		err = -ETIMEDOUT;
+		failed = n ? m[n - 1].path : "(none)";
 	}
 
 	if (err < 0) {
 		size_t thawed = 0;
-		int k = thaw_list(f, &thawed);
+		int k;
 
+		if (f->guard_fired) {
+			/* Reported by this error, not by vss_freezer_take_guard_thawed. */
+			f->guard_logged = true;
+			f->guard_report = false;
+			log_error("vss: FREEZE did not finish within %u ms (at %s): the freezer's guard thawed %zu "
+				  "filesystem(s) frozen so far", f->deadline_ms, failed, f->guard_thawed);
+			if (f->guard_failed) {
+				errno = -f->guard_err;
+				log_error_errno(f->guard_err, "vss: the guard could not thaw %zu filesystem(s): %m",
+						f->guard_failed);
+			}
+			if (f->guard_marker_err) {
+				errno = -f->guard_marker_err;
+				log_warning_errno(f->guard_marker_err, "vss: the guard could not update the marker %s: %m",
+						  f->marker);
+			}
+		}
+		k = thaw_list(f, &thawed);
 		errno = -err;
 		log_error_errno(err, "vss: FREEZE of %s failed: %m; thawed %zu filesystems", failed, thawed);
 		if (k < 0)
@@ -1520,7 +1842,7 @@ int vss_freeze_all(struct vss_freezer *f)
 
 	/* Exactly what we froze: the EBUSY ones are someone else's. */
 	if (f->marker && f->n_busy > 0)
-		(void)marker_write(f->marker, f->fz, f->n_fz);
+		(void)marker_write(f->marker, f->fz, f->n_fz, NULL);
 	f->frozen = true;
 	{
 		char list[SUMMARY_MAX];
@@ -1534,7 +1856,18 @@ out:
 	return r;
 }
 
-int vss_thaw_all(struct vss_freezer *f)
+int vss_freeze_all(struct vss_freezer *f)
+{
+	int r;
+
+	assert_return(f, -EINVAL);
+	pthread_mutex_lock(&f->lock);
+	r = freeze_all_locked(f);
+	pthread_mutex_unlock(&f->lock);
+	return r;
+}
+
+static int thaw_all_locked(struct vss_freezer *f)
 {
 	struct timespec now;
 	char list[SUMMARY_MAX];
@@ -1542,7 +1875,8 @@ int vss_thaw_all(struct vss_freezer *f)
 	double secs;
 	int r;
 
-	assert_return(f, -EINVAL);
+	/* The guard thawed everything already: nothing left to do. */
+	guard_settle(f);
 	if (!f->frozen)
 		return 0;
 
@@ -1568,5 +1902,16 @@ int vss_thaw_all(struct vss_freezer *f)
 	after_thaw(f);
 	if (!f->frozen)
 		fz_clear(f);
+	return r;
+}
+
+int vss_thaw_all(struct vss_freezer *f)
+{
+	int r;
+
+	assert_return(f, -EINVAL);
+	pthread_mutex_lock(&f->lock);
+	r = thaw_all_locked(f);
+	pthread_mutex_unlock(&f->lock);
 	return r;
 }

@@ -111,6 +111,34 @@ int vss_freeze_all(struct vss_freezer *f);
  */
 int vss_thaw_all(struct vss_freezer *f);
 
+/*
+ * The guard (an addition against long-blocking FIFREEZE, F3): with msec > 0,
+ * the first FIFREEZE of each vss_freeze_all starts a deadline of msec
+ * milliseconds, enforced by a thread of the freezer's own (started on first
+ * use, joined by vss_freezer_free), independently of the caller's thread:
+ * if the deadline passes while anything is frozen, the guard FITHAWs
+ * everything frozen so far in reverse order (through the kept fds, so even
+ * while the caller is still blocked in a FIFREEZE of another filesystem),
+ * drops it and removes the marker when nothing is left (it lists a FIFREEZE
+ * still running until that returns). The guard never logs; the caller's
+ * thread logs what it did at its next call into the freezer.
+ * A vss_freeze_all that was still running then thaws what it froze after
+ * that point too and returns -ETIMEDOUT. A thaw (vss_thaw_all, the
+ * roll-back) ends the deadline; after the guard thawed everything,
+ * vss_thaw_all does nothing and returns 0 (it retries what the guard could
+ * not thaw). 0 (the default): no guard. Takes effect at the next freeze.
+ * The freezer's functions may only be called from one thread at a time.
+ */
+void vss_freezer_set_deadline(struct vss_freezer *f, unsigned msec);
+
+/*
+ * True once after the guard thawed everything of a completed freeze
+ * (vss_freeze_all had returned success): the caller logs it and answers the
+ * late THAW with success. A guard firing during vss_freeze_all is reported by
+ * its -ETIMEDOUT instead.
+ */
+bool vss_freezer_take_guard_thawed(struct vss_freezer *f);
+
 bool vss_freezer_frozen(const struct vss_freezer *f);
 /* The frozen mount points, in freeze order, while frozen (for STATUS= and logs). */
 size_t vss_freezer_count(const struct vss_freezer *f);

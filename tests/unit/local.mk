@@ -118,3 +118,10 @@ endif
 if HAVE_CMOCKA
 %canon_reldir%_test_vss_freeze_LDFLAGS += -Wl,--wrap=ioctl
 endif
+
+# The freezer's guard thread: test-vss-freeze blocks FIFREEZE from the wrapped ioctl.
+if HAVE_CMOCKA
+%canon_reldir%_test_vss_freeze_CFLAGS += -pthread
+%canon_reldir%_test_vss_freeze_LDFLAGS += -pthread
+%canon_reldir%_test_vss_LDFLAGS += -pthread
+endif

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <linux/fs.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -30,6 +31,18 @@
 #include "vss-freeze.h"
 
 static unsigned fail_thaws;
+
+/* A vss_freeze_all running in a thread of its own (the guard tests); joined and freed by teardown. */
+struct bg_freeze {
+	struct vss_freezer *f;
+	pthread_t thread;
+	bool started;
+	int r;
+	bool done; /* under lock */
+	pthread_mutex_t lock;
+};
+static struct bg_freeze bg = { .lock = PTHREAD_MUTEX_INITIALIZER };
+static unsigned slow_freeze_nth, slow_freeze_ms, n_freezes_seen;
 static const char *snap_marker;
 static size_t n_snaps;
 
@@ -115,12 +128,21 @@ static int teardown(void **state)
 	struct ctx *c = *state;
 
 	fail_thaws = 0;
+	slow_freeze_nth = slow_freeze_ms = n_freezes_seen = 0;
 	snap_marker = NULL;
 	n_snaps = 0;
 	if (c->saved_stderr >= 0) {
 		dup2(c->saved_stderr, STDERR_FILENO);
 		close(c->saved_stderr);
 	}
+	/* A test failed with its freeze still running: let it end, then thaw through the freezer. */
+	if (bg.started) {
+		pthread_join(bg.thread, NULL);
+		bg.started = false;
+	}
+	vss_freezer_free(bg.f);
+	bg.f = NULL;
+	bg.done = false;
 	/* Thaw first: a writer blocked on a frozen filesystem cannot even be killed. */
 	for (int i = 0; i < 2; i++)
 		if (c->mounted[i])
@@ -619,7 +641,9 @@ static void test_recover_huge(void **state)
  * ioctl is wrapped (-Wl,--wrap=ioctl, for this test program only): the next
  * fail_thaws FITHAW calls fail with EIO without reaching the kernel, and
  * with snap_marker set every FIFREEZE first copies the marker's content, so
- * that a test sees what a kill at that instant would leave behind.
+ * that a test sees what a kill at that instant would leave behind. With
+ * slow_freeze_ms set, the slow_freeze_nth FIFREEZE (counted from when it was
+ * set) sleeps that long before reaching the kernel: a FIFREEZE that blocks.
  */
 int __wrap_ioctl(int fd, unsigned long req, ...);
 int __real_ioctl(int fd, unsigned long req, ...);
@@ -649,6 +673,8 @@ int __wrap_ioctl(int fd, unsigned long req, ...)
 		}
 		snaps[n_snaps++][len] = '\0';
 	}
+	if (req == FIFREEZE && slow_freeze_ms && ++n_freezes_seen == slow_freeze_nth)
+		usleep(slow_freeze_ms * 1000u);
 	return __real_ioctl(fd, req, arg);
 }
 
@@ -1232,6 +1258,193 @@ static void test_real_btrfs_marker_fs(void **state)
 	vss_mounts_free(m, n);
 }
 
+/* ---- the guard (root) -------------------------------------------------------------- */
+
+static long now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+
+static void *bg_freeze_main(void *arg)
+{
+	struct bg_freeze *b = arg;
+	int r = vss_freeze_all(b->f);
+
+	pthread_mutex_lock(&b->lock);
+	b->r = r;
+	b->done = true;
+	pthread_mutex_unlock(&b->lock);
+	return NULL;
+}
+
+static bool bg_done(struct bg_freeze *b)
+{
+	bool d;
+
+	pthread_mutex_lock(&b->lock);
+	d = b->done;
+	pthread_mutex_unlock(&b->lock);
+	return d;
+}
+
+/*
+ * The 2nd FIFREEZE blocks for 3 s; the guard's deadline is 500 ms: the first
+ * filesystem is thawed while the caller is still blocked, and once the
+ * blocked FIFREEZE returns vss_freeze_all thaws that one too and fails.
+ */
+static void test_guard_blocked_freeze(void **state)
+{
+	struct ctx *c = *state;
+	struct bg_freeze *b = &bg;
+	pid_t w0, w1;
+	long t0;
+
+	real_setup(c);
+	{
+		const char *const inc[] = { c->mnt[0], c->mnt[1] };
+
+		b->f = real_freezer(c, inc, 2);
+	}
+	vss_freezer_set_deadline(b->f, 500);
+	slow_freeze_nth = 2;
+	slow_freeze_ms = 3000;
+	t0 = now_ms();
+	assert_int_equal(pthread_create(&b->thread, NULL, bg_freeze_main, b), 0);
+	b->started = true;
+	usleep(100 * 1000);
+	w0 = writer(c, c->mnt[0]);
+	assert_false(exits_within(c, w0, 250)); /* mnt[0] is frozen */
+	/* The guard thaws mnt[0] at ~500 ms, the 2nd FIFREEZE still "blocked". */
+	assert_true(exits_within(c, w0, 1500));
+	assert_true(now_ms() - t0 >= 450);
+	assert_false(bg_done(b));
+	/* The marker keeps only the one whose FIFREEZE still runs. */
+	marker_expect(c, 1, -1);
+	assert_int_equal(pthread_join(b->thread, NULL), 0);
+	b->started = false;
+	assert_true(now_ms() - t0 >= 3000);
+	assert_int_equal(b->r, -ETIMEDOUT);
+	assert_false(vss_freezer_frozen(b->f));
+	assert_int_equal(vss_freezer_count(b->f), 0);
+	assert_int_equal(access(c->marker, F_OK), -1);
+	w0 = writer(c, c->mnt[0]);
+	w1 = writer(c, c->mnt[1]);
+	assert_true(exits_within(c, w0, 10000));
+	assert_true(exits_within(c, w1, 10000));
+	assert_false(was_frozen(c->mnt[0]));
+	assert_false(was_frozen(c->mnt[1]));
+	assert_false(vss_freezer_take_guard_thawed(b->f)); /* reported by the -ETIMEDOUT */
+	assert_int_equal(vss_thaw_all(b->f), 0);
+	vss_freezer_free(b->f);
+	b->f = NULL;
+}
+
+/* Frozen, and nobody thaws (the caller's thread idle): the guard thaws everything at the deadline. */
+static void test_guard_idle(void **state)
+{
+	struct ctx *c = *state;
+	struct vss_freezer *f;
+	pid_t w0, w1;
+	long t0;
+
+	real_setup(c);
+	{
+		const char *const inc[] = { c->mnt[0], c->mnt[1] };
+
+		f = real_freezer(c, inc, 2);
+	}
+	vss_freezer_set_deadline(f, 500);
+	t0 = now_ms();
+	assert_int_equal(vss_freeze_all(f), 2);
+	w0 = writer(c, c->mnt[0]);
+	w1 = writer(c, c->mnt[1]);
+	assert_false(exits_within(c, w0, 250));
+	assert_true(exits_within(c, w0, 2000));
+	assert_true(exits_within(c, w1, 2000));
+	assert_true(now_ms() - t0 >= 450);
+	assert_int_equal(access(c->marker, F_OK), -1);
+	assert_false(vss_freezer_frozen(f));
+	assert_int_equal(vss_freezer_count(f), 0);
+	assert_true(vss_freezer_take_guard_thawed(f));
+	assert_false(vss_freezer_take_guard_thawed(f)); /* once */
+	assert_int_equal(vss_thaw_all(f), 0);
+	assert_false(was_frozen(c->mnt[0]));
+	assert_false(was_frozen(c->mnt[1]));
+	vss_freezer_free(f);
+}
+
+/* Thawed in time: the guard never fires, and the next freeze gets a deadline of its own. */
+static void test_guard_thaw_in_time(void **state)
+{
+	struct ctx *c = *state;
+	struct vss_freezer *f;
+	pid_t w0;
+
+	real_setup(c);
+	{
+		const char *const inc[] = { c->mnt[0], c->mnt[1] };
+
+		f = real_freezer(c, inc, 2);
+	}
+	vss_freezer_set_deadline(f, 500);
+	assert_int_equal(vss_freeze_all(f), 2);
+	assert_int_equal(vss_thaw_all(f), 0);
+	usleep(800 * 1000);
+	assert_false(vss_freezer_take_guard_thawed(f));
+
+	/* A new freeze: nothing left over from the first deadline thaws it early. */
+	assert_int_equal(vss_freeze_all(f), 2);
+	w0 = writer(c, c->mnt[0]);
+	assert_false(exits_within(c, w0, 300));
+	assert_int_equal(vss_thaw_all(f), 0);
+	assert_true(exits_within(c, w0, 10000));
+	usleep(500 * 1000);
+	assert_false(vss_freezer_take_guard_thawed(f));
+	assert_false(was_frozen(c->mnt[0]));
+	assert_false(was_frozen(c->mnt[1]));
+	vss_freezer_free(f);
+}
+
+/* Freed while the guard waits (frozen, or idle after a thaw): it joins at once, and free thaws. */
+static void test_guard_free(void **state)
+{
+	struct ctx *c = *state;
+	struct vss_freezer *f;
+	long t0;
+
+	real_setup(c);
+	{
+		const char *const inc[] = { c->mnt[0], c->mnt[1] };
+
+		f = real_freezer(c, inc, 2);
+	}
+	vss_freezer_set_deadline(f, 60000);
+	assert_int_equal(vss_freeze_all(f), 2);
+	t0 = now_ms();
+	vss_freezer_free(f);
+	assert_true(now_ms() - t0 < 1000);
+	assert_false(was_frozen(c->mnt[0]));
+	assert_false(was_frozen(c->mnt[1]));
+	assert_int_equal(access(c->marker, F_OK), -1);
+
+	{
+		const char *const inc[] = { c->mnt[0] };
+
+		f = real_freezer(c, inc, 1);
+	}
+	vss_freezer_set_deadline(f, 60000);
+	assert_int_equal(vss_freeze_all(f), 1);
+	assert_int_equal(vss_thaw_all(f), 0);
+	t0 = now_ms();
+	vss_freezer_free(f);
+	assert_true(now_ms() - t0 < 1000);
+	assert_false(was_frozen(c->mnt[0]));
+}
+
 #define T(t) cmocka_unit_test_setup_teardown(t, setup, teardown)
 
 int main(void)
@@ -1263,6 +1476,10 @@ int main(void)
 		T(test_real_rollback_retry),
 		T(test_real_btrfs),
 		T(test_real_btrfs_marker_fs),
+		T(test_guard_blocked_freeze),
+		T(test_guard_idle),
+		T(test_guard_thaw_in_time),
+		T(test_guard_free),
 	};
 
 	log_setup("test-vss-freeze");
