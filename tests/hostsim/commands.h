@@ -19,6 +19,9 @@
 
 /* Negotiate with the service's version lists; an exit status, the versions on success. */
 int host_negotiate(struct hostsim *h, uint32_t *ret_fw, uint32_t *ret_svc);
+/* Check an IC answer: length, response flag, transaction id (see hv-hostsim.c). */
+int host_check_reply(const uint8_t *resp, size_t n, size_t sent, uint16_t msgtype, uint8_t txid,
+		     uint32_t *ret_status);
 /* Report a failed exchange (a negative errno from the engine); returns HOSTSIM_EXIT_NOANSWER. */
 int host_no_answer(int r);
 /* A command that speaks one service: use its version lists unless -s chose another (-EINVAL). */

@@ -183,6 +183,40 @@ FILE *host_json(void)
 	return json_out;
 }
 
+/*
+ * The answer to an IC request of msgtype: the length sent (or padded to 8
+ * bytes, as the guest received it), flagged as a response, the request's IC
+ * transaction id. 0 with its status, or -EBADMSG after saying why.
+ */
+int host_check_reply(const uint8_t *resp, size_t n, size_t sent, uint16_t msgtype, uint8_t txid,
+		     uint32_t *ret_status)
+{
+	struct vmbus_ic_header hdr;
+
+	/* The guest receives the request padded to 8 bytes and may answer with either length. */
+	if (n != sent && n != ALIGN8_UP(sent)) {
+		fprintf(stderr, "hv-hostsim: the guest answered with %zu bytes to a %zu-byte request\n", n,
+			sent);
+		return -EBADMSG;
+	}
+	if (vmbus_ic_parse(resp, n, &hdr) < 0 || hdr.msgtype != msgtype) {
+		fprintf(stderr, "hv-hostsim: malformed answer (%zu bytes)\n", n);
+		return -EBADMSG;
+	}
+	if (!(hdr.flags & VMBUS_IC_FLAG_RESPONSE) || (hdr.flags & VMBUS_IC_FLAG_REQUEST)) {
+		fprintf(stderr, "hv-hostsim: the answer is not flagged as a response (flags 0x%x)\n",
+			hdr.flags);
+		return -EBADMSG;
+	}
+	if (hdr.transaction_id != txid) {
+		fprintf(stderr, "hv-hostsim: the answer carries IC transaction id %u, the request %u\n",
+			hdr.transaction_id, txid);
+		return -EBADMSG;
+	}
+	*ret_status = hdr.status;
+	return 0;
+}
+
 int host_no_answer(int r)
 {
 	switch (r) {
