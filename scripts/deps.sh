@@ -20,7 +20,7 @@ autoconf automake libtool make gcc libc6-dev pkg-config xz-utils
 libsystemd-dev libudev-dev uthash-dev
 libcmocka-dev bats bats-support bats-assert umockdev libumockdev-dev
 clang libclang-rt-14-dev
-scdoc mandoc util-linux procps xfsprogs
+scdoc mandoc util-linux procps xfsprogs btrfs-progs
 "
 CROSS_PACKAGES="
 gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static
