@@ -19,6 +19,11 @@
 
 /* Negotiate with the service's version lists; an exit status, the versions on success. */
 int host_negotiate(struct hostsim *h, uint32_t *ret_fw, uint32_t *ret_svc);
+/*
+ * One line of a batch from stdin, at most max bytes, in a new buffer (*ret).
+ * Returns 1, 0 at the end of input, or -EINVAL/-ENOMEM after saying why.
+ */
+int host_batch_read_line(const char *command, size_t lineno, size_t max, char **ret);
 /* Check an IC answer: length, response flag, transaction id (see hv-hostsim.c). */
 int host_check_reply(const uint8_t *resp, size_t n, size_t sent, uint16_t msgtype, uint8_t txid,
 		     uint32_t *ret_status);

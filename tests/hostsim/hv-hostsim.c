@@ -217,6 +217,30 @@ int host_check_reply(const uint8_t *resp, size_t n, size_t sent, uint16_t msgtyp
 	return 0;
 }
 
+int host_batch_read_line(const char *command, size_t lineno, size_t max, char **ret)
+{
+	char *line = malloc(max + 2);
+	size_t len;
+
+	*ret = NULL;
+	if (!line) {
+		fprintf(stderr, "hv-hostsim: out of memory\n");
+		return -ENOMEM;
+	}
+	if (!fgets(line, (int)max + 2, stdin)) {
+		free(line);
+		return 0;
+	}
+	len = strlen(line);
+	if (len > max && line[len - 1] != '\n') {
+		fprintf(stderr, "hv-hostsim: %s: line %zu is longer than %zu bytes\n", command, lineno, max);
+		free(line);
+		return -EINVAL;
+	}
+	*ret = line;
+	return 1;
+}
+
 int host_no_answer(int r)
 {
 	switch (r) {

@@ -430,25 +430,13 @@ static int read_batch(void)
 	size_t lineno = 0;
 
 	for (;;) {
-		char *line = malloc(BATCH_MAX_LINE + 2), **n;
-		size_t len;
+		char *line, **n;
+		int r = host_batch_read_line("kvp batch", ++lineno, BATCH_MAX_LINE, &line);
 
-		if (!line) {
-			fprintf(stderr, "hv-hostsim: out of memory\n");
-			return -ENOMEM;
-		}
-		if (!fgets(line, BATCH_MAX_LINE + 2, stdin)) {
-			free(line);
+		if (r < 0)
+			return r;
+		if (r == 0)
 			break;
-		}
-		lineno++;
-		len = strlen(line);
-		if (len > BATCH_MAX_LINE && line[len - 1] != '\n') {
-			fprintf(stderr, "hv-hostsim: kvp batch: line %zu is longer than %d bytes\n", lineno,
-				BATCH_MAX_LINE);
-			free(line);
-			return -EINVAL;
-		}
 		n = realloc(batch_lines, (n_batch_lines + 1) * sizeof(*batch_lines));
 		if (!n) {
 			free(line);

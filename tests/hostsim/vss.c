@@ -228,26 +228,12 @@ static int read_batch(void)
 
 	for (;;) {
 		char *argv[BATCH_MAX_ARGS + 2], *line, *tok, *save, **nl;
-		size_t len;
-		int argc = 0;
+		int argc = 0, r = host_batch_read_line("vss batch", ++lineno, BATCH_MAX_LINE, &line);
 
-		line = malloc(BATCH_MAX_LINE + 2);
-		if (!line) {
-			fprintf(stderr, "hv-hostsim: out of memory\n");
-			return -ENOMEM;
-		}
-		if (!fgets(line, BATCH_MAX_LINE + 2, stdin)) {
-			free(line);
+		if (r < 0)
+			return r;
+		if (r == 0)
 			break;
-		}
-		lineno++;
-		len = strlen(line);
-		if (len > BATCH_MAX_LINE && line[len - 1] != '\n') {
-			fprintf(stderr, "hv-hostsim: vss batch: line %zu is longer than %d bytes\n", lineno,
-				BATCH_MAX_LINE);
-			free(line);
-			return -EINVAL;
-		}
 		nl = realloc(batch_lines, (n_batch_lines + 1) * sizeof(*batch_lines));
 		if (!nl) {
 			free(line);
