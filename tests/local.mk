@@ -22,5 +22,5 @@ include %reldir%/guest/local.mk
 include %reldir%/bats/local.mk
 include %reldir%/fuzz/local.mk
 
-TESTS += %reldir%/check-abi.sh
-EXTRA_DIST += %reldir%/check-abi.sh
+TESTS += %reldir%/check-abi.sh %reldir%/check-help-man.sh
+EXTRA_DIST += %reldir%/check-abi.sh %reldir%/check-help-man.sh
