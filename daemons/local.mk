@@ -91,3 +91,6 @@ sbin_PROGRAMS += %reldir%/hv-vssd
 %canon_reldir%_libvss_la_CFLAGS = $(AM_CFLAGS) -pthread
 %canon_reldir%_libvss_la_LIBADD += -lpthread
 %canon_reldir%_hv_vssd_LDFLAGS = $(AM_LDFLAGS) -pthread
+
+# The kernel's hv_utils character devices (/dev/vmbus/hv_kvp, hv_vss, hv_fcopy): the transport before 6.10.
+%canon_reldir%_libdaemon_common_la_SOURCES += %reldir%/common/chardev.c %reldir%/common/chardev.h

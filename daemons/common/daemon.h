@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <vmbus/vmbus.h>
 
+#include "chardev.h"
 #include "ic-service.h"
 
 /* Options every daemon accepts. */
@@ -18,6 +19,10 @@ struct daemon_common {
 	const char *channel;    /* --channel SPEC */
 	const char *sysfs_root; /* --sysfs-root */
 	const char *dev_root;   /* --dev-root */
+	/* The kernel's hv_utils device: <dev-root>/vmbus/NAME is looked for when no uio device is bound. */
+	const char *chardev_name;             /* "hv_kvp", "hv_vss", "hv_fcopy" */
+	const struct chardev_ops *chardev_ops; /* NULL: the service has no chardev transport */
+	void *chardev_userdata;
 };
 
 /* getopt_long entries for the common options; option values >= 0x100 are reserved here. */
@@ -53,3 +58,34 @@ int daemon_open_channel(const struct daemon_common *c, struct vmbus_channel **re
  * -EIO when the host rescinded the device, -EPROTO on a ring violation).
  */
 int daemon_run(const struct daemon_common *c, struct vmbus_channel *ch, struct ic_service *svc);
+
+/*
+ * The transport a daemon serves: a VMBus channel (uio_hv_generic, or the fd
+ * channel of a simulator) or the kernel's hv_utils character device.
+ */
+struct daemon_transport {
+	struct vmbus_channel *ch; /* uio: or fd: */
+	struct chardev *cd;       /* chardev: */
+	char desc[4200];          /* "chardev /dev/vmbus/hv_kvp", "uio /dev/uio3", "fd 3,4,5" */
+};
+
+/*
+ * Open the transport --channel names: fd:R,I,D, uio:PATH, class:GUID,
+ * chardev:PATH (open and register), or dev:PATH (PATH resolved: a uio node
+ * is uio:, anything else chardev:). Without --channel: the uio device bound
+ * for the class, else <dev-root>/vmbus/<chardev_name>, else an error saying
+ * where it looked and how to bind. Logs "transport: ..." on success.
+ * Returns 0 or a negative errno (logged).
+ */
+int daemon_open(const struct daemon_common *c, struct daemon_transport *t);
+
+/*
+ * Serve t until SIGTERM/SIGINT (returns 0) or a fatal transport error
+ * (returns it): the channel as daemon_run() does, or the character device one
+ * message at a time, reopening it after a read or write error. READY=1 and
+ * STATUS=Serving <svc> over <desc>.
+ */
+int daemon_serve(const struct daemon_common *c, struct daemon_transport *t, struct ic_service *svc);
+
+/* Close whatever is open. */
+void daemon_close(struct daemon_transport *t);

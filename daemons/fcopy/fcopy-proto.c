@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <string.h>
 #include <vmbus/vmbus.h>
 
@@ -58,6 +59,32 @@ static int decode_name(const uint8_t *field, char *out, size_t size, const char 
 	return 0;
 }
 
+/* hv_do_fcopy: the same layout on the ring and from the kernel. */
+static uint32_t decode_write(const uint8_t *body, size_t len, struct fcopy_request *req, const char **ret_why)
+{
+	if (len < FCOPY_OFF_DATA) {
+		*ret_why = "WRITE_TO_FILE message is truncated";
+		return VMBUS_HV_E_FAIL;
+	}
+	req->offset = le64(body + FCOPY_OFF_OFFSET);
+	req->size = le32(body + FCOPY_OFF_SIZE);
+	if (req->size > FCOPY_DATA_FRAGMENT) {
+		*ret_why = "WRITE_TO_FILE size exceeds the 6144-byte fragment";
+		return VMBUS_HV_E_FAIL;
+	}
+	if (req->size > len - FCOPY_OFF_DATA) {
+		*ret_why = "WRITE_TO_FILE size runs past the end of the message";
+		return VMBUS_HV_E_FAIL;
+	}
+	/* off_t is signed: the end of the write must stay below 2^63. */
+	if (req->offset > (uint64_t)INT64_MAX - req->size) {
+		*ret_why = "WRITE_TO_FILE offset + size overflows";
+		return VMBUS_HV_E_FAIL;
+	}
+	req->data = body + FCOPY_OFF_DATA;
+	return VMBUS_HV_S_OK;
+}
+
 uint32_t fcopy_decode(const uint8_t *body, size_t len, struct fcopy_request *req, const char **ret_why)
 {
 	*ret_why = NULL;
@@ -85,27 +112,7 @@ uint32_t fcopy_decode(const uint8_t *body, size_t len, struct fcopy_request *req
 		return VMBUS_HV_S_OK;
 
 	case FCOPY_OP_WRITE:
-		if (len < FCOPY_OFF_DATA) {
-			*ret_why = "WRITE_TO_FILE message is truncated";
-			return VMBUS_HV_E_FAIL;
-		}
-		req->offset = le64(body + FCOPY_OFF_OFFSET);
-		req->size = le32(body + FCOPY_OFF_SIZE);
-		if (req->size > FCOPY_DATA_FRAGMENT) {
-			*ret_why = "WRITE_TO_FILE size exceeds the 6144-byte fragment";
-			return VMBUS_HV_E_FAIL;
-		}
-		if (req->size > len - FCOPY_OFF_DATA) {
-			*ret_why = "WRITE_TO_FILE size runs past the end of the message";
-			return VMBUS_HV_E_FAIL;
-		}
-		/* off_t is signed: the end of the write must stay below 2^63. */
-		if (req->offset > (uint64_t)INT64_MAX - req->size) {
-			*ret_why = "WRITE_TO_FILE offset + size overflows";
-			return VMBUS_HV_E_FAIL;
-		}
-		req->data = body + FCOPY_OFF_DATA;
-		return VMBUS_HV_S_OK;
+		return decode_write(body, len, req, ret_why);
 
 	default:
 		/* COMPLETE and CANCEL carry nothing beyond the operation; unknown ones are refused later. */
@@ -211,6 +218,22 @@ void fcopy_abort(struct fcopy *f, const char *why)
 	abort_open(f, why);
 }
 
+/* Handle what a decoder made of a message: the request, or its refusal. */
+static uint32_t handle_decoded(struct fcopy *f, const struct fcopy_request *req, size_t len, uint32_t status,
+			       const char *why)
+{
+	if (status == VMBUS_HV_S_OK)
+		return fcopy_handle(f, req);
+	f->n_refused++;
+	log_error("refusing a %zu-byte %s: %s", len, len >= 4 ? fcopy_op_name(req->op) : "message", why);
+	/* A lost fragment ruins the file; a new START means the old transfer is over either way. */
+	if (len >= 4 && req->op == FCOPY_OP_WRITE)
+		abort_open(f, "a fragment could not be decoded");
+	else if (len >= 4 && req->op == FCOPY_OP_START)
+		abort_open(f, "a new START_FILE_COPY arrived");
+	return status;
+}
+
 uint32_t fcopy_message(struct fcopy *f, const uint8_t *body, size_t len)
 {
 	struct fcopy_request req;
@@ -218,16 +241,97 @@ uint32_t fcopy_message(struct fcopy *f, const uint8_t *body, size_t len)
 	uint32_t status;
 
 	status = fcopy_decode(body, len, &req, &why);
-	if (status == VMBUS_HV_S_OK)
-		return fcopy_handle(f, &req);
-	f->n_refused++;
-	log_error("refusing a %zu-byte %s: %s", len, len >= 4 ? fcopy_op_name(req.op) : "message", why);
-	/* A lost fragment ruins the file; a new START means the old transfer is over either way. */
-	if (len >= 4 && req.op == FCOPY_OP_WRITE)
-		abort_open(f, "a fragment could not be decoded");
-	else if (len >= 4 && req.op == FCOPY_OP_START)
-		abort_open(f, "a new START_FILE_COPY arrived");
-	return status;
+	return handle_decoded(f, &req, len, status, why);
+}
+
+/* A name from hv_utils: UTF-8 bytes, NUL-terminated inside the u16[260] field. */
+static int decode_kernel_name(const uint8_t *field, char *out, size_t size, const char **ret_why,
+			      const char *what_invalid, const char *what_unterminated)
+{
+	const uint8_t *nul = memchr(field, 0, FCOPY_KNAME_FIELD);
+	size_t len;
+
+	if (!nul) {
+		*ret_why = what_unterminated;
+		return -EINVAL;
+	}
+	len = (size_t)(nul - field);
+	if (len >= size || !vmbus_utf8_valid((const char *)field, len)) {
+		*ret_why = what_invalid;
+		return -EILSEQ;
+	}
+	memcpy(out, field, len);
+	out[len] = '\0';
+	return 0;
+}
+
+uint32_t fcopy_decode_kernel(const uint8_t *msg, size_t len, struct fcopy_request *req, const char **ret_why)
+{
+	*ret_why = NULL;
+	req->data = NULL;
+	req->size = 0;
+	if (len < 4) {
+		*ret_why = "message too short to hold an operation";
+		return VMBUS_HV_E_FAIL;
+	}
+	memcpy(&req->op, msg + FCOPY_OFF_OPERATION, sizeof(req->op));
+	if (len > FCOPY_KMSG_MAX) {
+		*ret_why = "message longer than the kernel ever sends";
+		return VMBUS_HV_E_FAIL;
+	}
+
+	switch (req->op) {
+	case FCOPY_OP_START:
+		if (len != FCOPY_START_LEN) {
+			*ret_why = "START_FILE_COPY message is not the 1088 bytes of struct hv_start_fcopy";
+			return VMBUS_HV_E_FAIL;
+		}
+		if (decode_kernel_name(msg + FCOPY_OFF_FILE_NAME, req->name, sizeof(req->name), ret_why,
+				       "file name is not valid UTF-8", "file name has no terminating NUL") < 0 ||
+		    decode_kernel_name(msg + FCOPY_OFF_PATH_NAME, req->path, sizeof(req->path), ret_why,
+				       "path name is not valid UTF-8", "path name has no terminating NUL") < 0)
+			return VMBUS_HV_E_FAIL;
+		memcpy(&req->flags, msg + FCOPY_OFF_COPY_FLAGS, sizeof(req->flags));
+		memcpy(&req->file_size, msg + FCOPY_OFF_FILE_SIZE, sizeof(req->file_size));
+		return VMBUS_HV_S_OK;
+
+	case FCOPY_OP_WRITE:
+		if (len != FCOPY_WRITE_LEN) {
+			*ret_why = "WRITE_TO_FILE message is not the 6196 bytes of struct hv_do_fcopy";
+			return VMBUS_HV_E_FAIL;
+		}
+		return decode_write(msg, len, req, ret_why);
+
+	default:
+		return VMBUS_HV_S_OK;
+	}
+}
+
+uint32_t fcopy_kernel_message(struct fcopy *f, const uint8_t *msg, size_t len)
+{
+	struct fcopy_request req = { 0 };
+	const char *why;
+	uint32_t status;
+
+	status = fcopy_decode_kernel(msg, len, &req, &why);
+	return handle_decoded(f, &req, len, status, why);
+}
+
+size_t fcopy_kernel_register(uint8_t *msg)
+{
+	int32_t v = FCOPY_KVERSION;
+
+	memcpy(msg, &v, sizeof(v));
+	return sizeof(v);
+}
+
+int fcopy_kernel_register_reply(const uint8_t *msg, size_t len, uint32_t *ret_version)
+{
+	if (len != FCOPY_KREPLY_LEN)
+		return log_error_errno(-EPROTO, "fcopy: the kernel answered the registration with %zu bytes, not %d",
+				       len, FCOPY_KREPLY_LEN);
+	memcpy(ret_version, msg, sizeof(*ret_version));
+	return 0;
 }
 
 uint32_t fcopy_handle(struct fcopy *f, const struct fcopy_request *req)
@@ -291,3 +395,45 @@ uint32_t fcopy_handle(struct fcopy *f, const struct fcopy_request *req)
 		return VMBUS_HV_E_FAIL;
 	}
 }
+
+static size_t cd_register(void *userdata, uint8_t *buf)
+{
+	(void)userdata;
+	return fcopy_kernel_register(buf);
+}
+
+static int cd_register_reply(void *userdata, const uint8_t *msg, size_t len)
+{
+	uint32_t version = 0;
+	int r;
+
+	(void)userdata;
+	r = fcopy_kernel_register_reply(msg, len, &version);
+	if (r >= 0)
+		log_info("fcopy: the kernel's fcopy driver answered the registration (version %" PRIu32 ")", version);
+	return r;
+}
+
+static size_t cd_message(void *userdata, uint8_t *buf, size_t len)
+{
+	uint32_t status = fcopy_kernel_message(userdata, buf, len);
+
+	memcpy(buf, &status, sizeof(status));
+	return sizeof(status);
+}
+
+static int cd_reset(void *userdata, const char *why)
+{
+	/* The kernel answered the host HV_E_FAIL for whatever was outstanding: the transfer is lost. */
+	fcopy_abort(userdata, why);
+	return 0;
+}
+
+const struct chardev_ops fcopy_chardev_ops = {
+	.name = "fcopy",
+	.max_msg = FCOPY_KMSG_MAX,
+	.register_msg = cd_register,
+	.register_reply = cd_register_reply,
+	.message = cd_message,
+	.reset = cd_reset,
+};

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "chardev.h"
 #include "fcopy-wire.h"
 
 /* 259 UTF-16 units at most (the field holds the NUL), 3 UTF-8 bytes per unit at most. */
@@ -41,6 +42,14 @@ struct fcopy_request {
  * and is refused by fcopy_handle().
  */
 uint32_t fcopy_decode(const uint8_t *body, size_t len, struct fcopy_request *req, const char **ret_why);
+
+/*
+ * The same for one message from the kernel's /dev/vmbus/hv_fcopy: START must
+ * be exactly FCOPY_START_LEN bytes (names UTF-8, NUL-terminated inside their
+ * fields), WRITE exactly FCOPY_WRITE_LEN, any other operation 4 to
+ * FCOPY_KMSG_MAX bytes.
+ */
+uint32_t fcopy_decode_kernel(const uint8_t *msg, size_t len, struct fcopy_request *req, const char **ret_why);
 
 /*
  * Build the target directory from the host's path: it must be absolute;
@@ -79,7 +88,25 @@ uint32_t fcopy_handle(struct fcopy *f, const struct fcopy_request *req);
  */
 uint32_t fcopy_message(struct fcopy *f, const uint8_t *body, size_t len);
 
+/*
+ * Decode (fcopy_decode_kernel) and handle one message from the kernel's
+ * character device; the answer is the returned status as a 4-byte int.
+ */
+uint32_t fcopy_kernel_message(struct fcopy *f, const uint8_t *msg, size_t len);
+
+/* The registration (the int FCOPY_KVERSION) into msg (4 bytes); returns its length. */
+size_t fcopy_kernel_register(uint8_t *msg);
+
+/* Check the kernel's answer to it (a 4-byte version). Returns 0 or -EPROTO (logged). */
+int fcopy_kernel_register_reply(const uint8_t *msg, size_t len, uint32_t *ret_version);
+
 /* Abort an open transfer (SIGTERM, device loss, exit). No-op when none is open. */
 void fcopy_abort(struct fcopy *f, const char *why);
 
 const char *fcopy_op_name(uint32_t op);
+
+/*
+ * hv-fcopyd over /dev/vmbus/hv_fcopy (chardev.h); userdata is the struct
+ * fcopy. Its reset aborts an open transfer (the kernel answered it HV_E_FAIL).
+ */
+extern const struct chardev_ops fcopy_chardev_ops;

@@ -46,3 +46,17 @@ enum fcopy_operation {
 /* Versions the guest accepts (reference §3.1: fcopy framework 3.0, service 1.1). */
 #define FCOPY_FRAMEWORK_VERSION VMBUS_IC_VERSION(3, 0)
 #define FCOPY_SERVICE_VERSION VMBUS_IC_VERSION(1, 1)
+
+/*
+ * The kernel's /dev/vmbus/hv_fcopy (hv_utils, kernels before 6.10), host-endian:
+ * START as struct hv_start_fcopy (FCOPY_START_LEN bytes, the names UTF-8, at
+ * most W_MAX_PATH - 1 bytes each, in the u16[260] fields); WRITE as struct
+ * hv_do_fcopy (FCOPY_WRITE_LEN bytes, as on the ring); every other operation
+ * as the ring message from hv_fcopy_hdr on, of the ring packet's length
+ * (variable). The answer is a 4-byte int status. Registration: the daemon
+ * writes the int FCOPY_KVERSION, the kernel answers a 4-byte u32 version.
+ */
+#define FCOPY_KVERSION 1          /* FCOPY_CURRENT_VERSION */
+#define FCOPY_KNAME_FIELD 520     /* u16 file_name[260], holding UTF-8 bytes */
+#define FCOPY_KMSG_MAX 8192       /* the kernel's receive buffer: the longest "other" message */
+#define FCOPY_KREPLY_LEN 4

@@ -132,7 +132,7 @@ static int run(int argc, char **argv)
 		.handler = handle,
 		.userdata = &f,
 	};
-	struct vmbus_channel *ch = NULL;
+	struct daemon_transport t;
 	const char *e;
 	int opt, r;
 
@@ -197,14 +197,21 @@ static int run(int argc, char **argv)
 	if (r < 0)
 		return log_error_errno(r, "cannot set up: %m");
 	f.sink = sink;
-	r = daemon_open_channel(&c, &ch);
-	if (r >= 0)
-		r = vmbus_channel_set_busy_poll(ch, arg_busy_poll);
+	c.chardev_name = "hv_fcopy";
+	c.chardev_ops = &fcopy_chardev_ops;
+	c.chardev_userdata = &f;
+	r = daemon_open(&c, &t);
+	/* Busy polling is for the ring; the character device blocks in read(). */
+	if (r >= 0 && t.ch) {
+		r = vmbus_channel_set_busy_poll(t.ch, arg_busy_poll);
+		if (r < 0)
+			daemon_close(&t);
+	}
 	if (r >= 0) {
-		r = daemon_run(&c, ch, &svc);
+		r = daemon_serve(&c, &t, &svc);
 		sd_notify(0, "STOPPING=1");
 		fcopy_abort(&f, r == -EIO ? "the host removed the device" : "the daemon is stopping");
-		vmbus_channel_close(ch);
+		daemon_close(&t);
 	}
 	fcopy_sink_free(sink);
 	for (size_t i = 0; i < arg_n_allow; i++)

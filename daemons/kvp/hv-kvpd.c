@@ -206,7 +206,7 @@ static int run(int argc, char **argv)
 		.handler = handle,
 		.userdata = &k,
 	};
-	struct vmbus_channel *ch = NULL;
+	struct daemon_transport t;
 	int opt, r;
 
 	log_setup("hv-kvpd");
@@ -258,11 +258,14 @@ static int run(int argc, char **argv)
 	k.pools = pools;
 	log_info("serving the pools in '%s'", pcfg.dir);
 
-	r = daemon_open_channel(&c, &ch);
+	c.chardev_name = "hv_kvp";
+	c.chardev_ops = &kvp_chardev_ops;
+	c.chardev_userdata = &k;
+	r = daemon_open(&c, &t);
 	if (r >= 0) {
-		r = daemon_run(&c, ch, &svc);
+		r = daemon_serve(&c, &t, &svc);
 		sd_notify(0, "STOPPING=1");
-		vmbus_channel_close(ch);
+		daemon_close(&t);
 	}
 out:
 	kvp_pools_free(pools);

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "chardev.h"
 #include "kvp-ip.h"
 #include "kvp-pool.h"
 #include "kvp-wire.h"
@@ -40,3 +41,28 @@ struct kvp {
  * VMBUS_HV_GUID_NOTFOUND).
  */
 uint32_t kvp_message(struct kvp *k, uint8_t *body, size_t len);
+
+/*
+ * The same for the kernel's /dev/vmbus/hv_kvp (hv_utils): msg is one struct
+ * hv_kvp_msg as read (len bytes) in a buffer of at least KVP_MSG_MAX_LEN
+ * bytes; UTF-8 strings, the IP block at 4. The reply, always KVP_MSG_MAX_LEN
+ * bytes, is written into msg with the status in `error` (bytes 0-3); a
+ * message of any other length is refused (HV_E_FAIL). Returns the status.
+ */
+uint32_t kvp_kernel_message(struct kvp *k, uint8_t *msg, size_t len);
+
+/* The registration (REGISTER1) into msg (KVP_MSG_MAX_LEN bytes); returns its length. */
+size_t kvp_kernel_register(uint8_t *msg);
+
+/*
+ * Check the kernel's answer to the registration (KVP_MSG_MAX_LEN bytes,
+ * operation REGISTER1) and copy its version string. Returns 0 or -EPROTO
+ * (logged).
+ */
+int kvp_kernel_register_reply(const uint8_t *msg, size_t len, char *version, size_t version_size);
+
+/* Read buffer for the kernel's messages: more than the 7432 it sends, so a longer one is answered. */
+#define KVP_KMSG_BUF 8192
+
+/* hv-kvpd over /dev/vmbus/hv_kvp (chardev.h); userdata is the struct kvp. */
+extern const struct chardev_ops kvp_chardev_ops;

@@ -125,3 +125,16 @@ enum kvp_pool_id {
 /* Versions, preference order (reference §3): framework 3.0, 1.0; service 4.0, 3.0, 1.0. */
 #define KVP_FRAMEWORK_VERSIONS VMBUS_IC_VERSION(3, 0), VMBUS_IC_VERSION(1, 0)
 #define KVP_SERVICE_VERSIONS VMBUS_IC_VERSION(4, 0), VMBUS_IC_VERSION(3, 0), VMBUS_IC_VERSION(1, 0)
+
+/*
+ * The kernel's /dev/vmbus/hv_kvp (hv_utils, before uio_hv_generic can carry
+ * KVP): one struct hv_kvp_msg (KVP_MSG_MAX_LEN bytes) each way, host-endian,
+ * strings UTF-8 (NUL-terminated, sizes counting the NUL). Same offsets as the
+ * ring for GET/SET/DELETE/ENUMERATE; the IP block sits after the 4-byte
+ * kvp_hdr, 2 bytes further than on the ring. The answer's status is the u32
+ * `error` over kvp_hdr. Checked against <linux/hyperv.h> by test-chardev.
+ */
+#define KVP_OP_REGISTER1 100
+#define KVP_KMSG_OFF_ERROR 0
+#define KVP_KMSG_OFF_VERSION 4 /* body.kvp_register.version[512] */
+#define KVP_KMSG_IP_BASE 2     /* added to KVP_IP_OFF_*: adapter_id @4, ip_addr @262 */

@@ -360,7 +360,7 @@ static uint32_t op_freeze(void *userdata)
 		status_thawed(s);
 		return VMBUS_HV_E_FAIL;
 	}
-	/* The loop is the one daemon_run() runs (sd_event_default() is per thread). */
+	/* The loop is the one daemon_serve() runs (sd_event_default() is per thread). */
 	r = sd_event_default(&e);
 	if (r >= 0)
 		r = sd_event_now(e, CLOCK_MONOTONIC, &now);
@@ -438,6 +438,21 @@ static uint32_t handle(struct ic_service *svc, const struct vmbus_ic_header *hdr
 	return vss_message(svc->userdata, msg + VMBUS_IC_HDR_LEN, len - VMBUS_IC_HDR_LEN);
 }
 
+/*
+ * The character device is about to be reopened (a read or write error: the
+ * kernel does this around hibernation, after a fake THAW): never go on
+ * frozen. A thaw that fails ends the daemon (it retries on its way out).
+ */
+static int chardev_reset(void *userdata, const char *why)
+{
+	struct vss *v = userdata;
+	struct state *s = v->userdata;
+
+	if (thaw(s, why, "thaw", false) != VMBUS_HV_S_OK || vss_freezer_frozen(s->freezer))
+		return log_error_errno(-EIO, "vss: cannot thaw before reopening the device");
+	return 0;
+}
+
 static int run(int argc, char **argv)
 {
 	enum { OPT_CONFIG = 0x200, OPT_RECOVER, OPT_INCLUDE, OPT_EXCLUDE, OPT_HOOK_DIR, OPT_HOOK_TIMEOUT, OPT_THAW_TIMEOUT,
@@ -473,7 +488,8 @@ static int run(int argc, char **argv)
 		.userdata = &v,
 	};
 	struct vss_config cfg = { 0 };
-	struct vmbus_channel *ch = NULL;
+	struct chardev_ops cd_ops = vss_chardev_ops;
+	struct daemon_transport t;
 	char marker[4096];
 	int opt, r;
 
@@ -545,9 +561,13 @@ static int run(int argc, char **argv)
 	for (size_t i = 0; i < arg_exclude.n; i++)
 		log_info("vss: will never freeze '%s'", arg_exclude.items[i]);
 
-	r = daemon_open_channel(&c, &ch);
+	cd_ops.reset = chardev_reset;
+	c.chardev_name = "hv_vss";
+	c.chardev_ops = &cd_ops;
+	c.chardev_userdata = &v;
+	r = daemon_open(&c, &t);
 	if (r >= 0) {
-		r = daemon_run(&c, ch, &svc);
+		r = daemon_serve(&c, &t, &svc);
 		/* Whatever ended the loop (a signal, rescind, a channel error): never exit frozen. */
 		(void)thaw(&s, r == -EIO ? "the host removed the device" : r < 0 ? "channel error" : "exiting",
 			   "thaw", false);
@@ -564,7 +584,7 @@ static int run(int argc, char **argv)
 		s.retry = sd_event_source_disable_unref(s.retry);
 		s.hooks_later = sd_event_source_disable_unref(s.hooks_later);
 		sd_notify(0, "STOPPING=1");
-		vmbus_channel_close(ch);
+		daemon_close(&t);
 	}
 out:
 	/* Not frozen here: thaw() above ran, or nothing was ever frozen. */

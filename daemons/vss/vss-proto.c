@@ -2,6 +2,8 @@
 #include "config.h"
 
 #include <endian.h>
+#include <errno.h>
+#include <inttypes.h>
 #include <string.h>
 #include <vmbus/vmbus.h>
 
@@ -71,3 +73,70 @@ uint32_t vss_message(struct vss *v, uint8_t *body, size_t len)
 		return VMBUS_HV_ERROR_NOT_SUPPORTED;
 	}
 }
+
+uint32_t vss_kernel_message(struct vss *v, uint8_t *msg, size_t len)
+{
+	uint32_t st;
+
+	if (len != VSS_MSG_LEN) {
+		v->n_requests++;
+		v->n_refused++;
+		log_warning("vss: %zu-byte message from the kernel, not the %d bytes of struct hv_vss_msg: refused",
+			    len, VSS_MSG_LEN);
+		memset(msg, 0, VSS_MSG_LEN);
+		st = VMBUS_HV_E_FAIL;
+	} else {
+		st = vss_message(v, msg, len);
+	}
+	/* The status goes in `error`, over vss_hdr, in the kernel's byte order. */
+	memcpy(msg + VSS_KMSG_OFF_ERROR, &st, sizeof(st));
+	return st;
+}
+
+size_t vss_kernel_register(uint8_t *msg)
+{
+	memset(msg, 0, VSS_MSG_LEN);
+	msg[VSS_OFF_OPERATION] = VSS_OP_REGISTER1;
+	return VSS_MSG_LEN;
+}
+
+int vss_kernel_register_reply(const uint8_t *msg, size_t len, uint32_t *ret_version)
+{
+	if (len != VSS_KREGISTER_REPLY_LEN)
+		return log_error_errno(-EPROTO, "vss: invalid version negotiation: the kernel answered the "
+				       "registration with %zu bytes, not %d", len, VSS_KREGISTER_REPLY_LEN);
+	memcpy(ret_version, msg, sizeof(*ret_version));
+	return 0;
+}
+
+static size_t cd_register(void *userdata, uint8_t *buf)
+{
+	(void)userdata;
+	return vss_kernel_register(buf);
+}
+
+static int cd_register_reply(void *userdata, const uint8_t *msg, size_t len)
+{
+	uint32_t version = 0;
+	int r;
+
+	(void)userdata;
+	r = vss_kernel_register_reply(msg, len, &version);
+	if (r >= 0)
+		log_info("vss: the kernel's VSS driver answered the registration (version %" PRIu32 ")", version);
+	return r;
+}
+
+static size_t cd_message(void *userdata, uint8_t *buf, size_t len)
+{
+	(void)vss_kernel_message(userdata, buf, len);
+	return VSS_MSG_LEN;
+}
+
+const struct chardev_ops vss_chardev_ops = {
+	.name = "vss",
+	.max_msg = VSS_KMSG_BUF,
+	.register_msg = cd_register,
+	.register_reply = cd_register_reply,
+	.message = cd_message,
+};

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "chardev.h"
 #include "vss-wire.h"
 
 struct vss_ops {
@@ -39,3 +40,26 @@ struct vss {
  *   FREEZE, THAW: ops->freeze / ops->thaw.
  */
 uint32_t vss_message(struct vss *v, uint8_t *body, size_t len);
+
+/*
+ * The same for the kernel's /dev/vmbus/hv_vss: msg is one hv_vss_msg as read
+ * (len bytes) in a buffer of at least VSS_MSG_LEN bytes. The answer, always
+ * VSS_MSG_LEN bytes, is written into msg with the status in `error`; a message
+ * of any other length is refused (HV_E_FAIL). Returns the status.
+ */
+uint32_t vss_kernel_message(struct vss *v, uint8_t *msg, size_t len);
+
+/* The registration (REGISTER1) into msg (VSS_MSG_LEN bytes); returns its length. */
+size_t vss_kernel_register(uint8_t *msg);
+
+/* Check the kernel's answer to it (a 4-byte version). Returns 0 or -EPROTO (logged). */
+int vss_kernel_register_reply(const uint8_t *msg, size_t len, uint32_t *ret_version);
+
+/* Read buffer for the kernel's messages: more than its 12 bytes, so a longer one is answered. */
+#define VSS_KMSG_BUF 64
+
+/*
+ * hv-vssd over /dev/vmbus/hv_vss (chardev.h); userdata is the struct vss.
+ * Without reset: hv-vssd adds its own (thaw before the device is reopened).
+ */
+extern const struct chardev_ops vss_chardev_ops;

@@ -57,3 +57,13 @@ static inline const char *vss_op_name(unsigned op)
 
 	return op < VSS_OP_COUNT ? names[op] : NULL;
 }
+
+/*
+ * The kernel's /dev/vmbus/hv_vss (hv_utils): struct hv_vss_msg, 12 bytes each
+ * way, host-endian; only FREEZE, THAW and HOT_BACKUP reach the daemon. The
+ * daemon registers with REGISTER1 and the kernel answers a 4-byte u32 (129).
+ * The answer's status is the u32 `error` at 0 (over vss_hdr).
+ */
+#define VSS_OP_REGISTER1 129
+#define VSS_KMSG_OFF_ERROR 0
+#define VSS_KREGISTER_REPLY_LEN 4

@@ -25,6 +25,23 @@ for p in HOSTSIM TESTGUEST FCOPYD KVPD KVP VSSD; do
 	[ -x "$d/.libs/$b" ] && printf -v "$p" '%s' "$d/.libs/$b"
 done
 
+# The transport hv-hostsim gives the daemons: uio (the rings, "--channel fd:3,4,5")
+# or chardev (hv-hostsim also plays the kernel's hv_utils driver: "--channel
+# chardev:PATH" with fake-chardev.so preloaded). The same suites run over both:
+# make check runs each daemon suite a second time with HV_HOSTSIM_TRANSPORT=chardev
+# (tests/bats/chardev/*.cbats).
+HV_TRANSPORT=${HV_HOSTSIM_TRANSPORT:-uio}
+export HV_HOSTSIM_PRELOAD="${HV_HOSTSIM_PRELOAD:-$top_builddir/tests/uio/.libs/fake-chardev.so}"
+
+# uio_only REASON / chardev_only REASON: skip a test that means something on one transport only.
+uio_only() {
+	[ "$HV_TRANSPORT" = uio ] || skip "uio only: $1"
+}
+chardev_only() {
+	[ "$HV_TRANSPORT" = chardev ] || skip "chardev only: $1"
+	[ -r "$HV_HOSTSIM_PRELOAD" ] || fail "fake-chardev.so not built: $HV_HOSTSIM_PRELOAD"
+}
+
 # Seconds, scaled for slow builds (sanitizers, valgrind).
 scaled() { echo $(( $1 * HV_TIMEOUT_FACTOR )); }
 

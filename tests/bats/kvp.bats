@@ -225,6 +225,7 @@ repeat() {
 }
 
 @test "size limits: a key of 255 UTF-16 units and a value of 1023 succeed, one more unit fails" {
+	uio_only "the daemon's own UTF-16 field limits; hv_utils converts and caps (values at 1022 units) itself"
 	local k255 v1023 k256 v1024 astral
 	k255=$(repeat 255 k)
 	v1023=$(repeat 1023 v)
@@ -269,7 +270,8 @@ repeat() {
 	assert_success
 	assert_equal "$(jq -r .value <<< "$output")" 18446744073709551615
 	assert_equal "$(jq -r .value_type <<< "$output")" 1
-	# A type the guest does not know is refused, and nothing is stored.
+	# A type the guest does not know is refused, and nothing is stored. (hv_utils
+	# passes such a SET on with an empty value_size 0, which must be refused too.)
 	kvp set --value-type 3 bad 12
 	assert_failure 1
 	assert_records 1 3
@@ -441,10 +443,12 @@ repeat() {
 }
 
 @test "every KVP hostile scenario: the guest refuses or drops it and still answers" {
-	local s
-	for s in kvp-pool-7 kvp-index-max kvp-key-size-0 kvp-key-size-100000 kvp-value-size-100000 \
-		kvp-unterminated-key kvp-invalid-utf16 kvp-bad-value-type kvp-unknown-op kvp-short \
-		kvp-ip-unterminated; do
+	local s scenarios=(kvp-pool-7 kvp-index-max kvp-bad-value-type kvp-unknown-op)
+	# The others hand the daemon raw UTF-16 fields and sizes; on the character
+	# device the kernel decodes (and bounds) those itself.
+	[ "$HV_TRANSPORT" = uio ] && scenarios+=(kvp-key-size-0 kvp-key-size-100000
+		kvp-value-size-100000 kvp-unterminated-key kvp-invalid-utf16 kvp-short kvp-ip-unterminated)
+	for s in "${scenarios[@]}"; do
 		run hostsim hostile "$s" -- $(guest)
 		assert_success
 		assert_output --partial "still answers"
@@ -466,4 +470,32 @@ repeat() {
 		assert_failure 2
 		refute_output --partial "host: started"
 	done
+}
+
+@test "chardev: registration (KVP_OP_REGISTER1, answered version 3.1); a wrong-size answer makes the daemon exit 1" {
+	chardev_only "the hv_utils registration handshake"
+	kvp enumerate --pool auto --index 1
+	assert_success
+	assert_output --partial "kernel: daemon registered on hv_kvp (KVP_OP_REGISTER1)"
+	assert_output --partial "IntegrationServicesVersion = 3.1"
+	run hostsim -s kvp hostile chardev-register-size -- $(guest)
+	assert_success
+	assert_output --partial "guest: stopped with exit status 1"
+}
+
+@test "chardev: a kernel message shorter than hv_kvp_msg gets an error; the daemon still answers" {
+	chardev_only "kernel message sizes"
+	run hostsim -s kvp hostile chardev-msg-size -- $(guest)
+	assert_success
+	assert_output --partial "guest: refused it"
+	assert_output --partial "host: guest stopped cleanly"
+}
+
+@test "chardev: a read error (the kernel resets the device): the daemon reopens, registers again, answers" {
+	chardev_only "reopen after a read error"
+	run hostsim -s kvp hostile chardev-read-error -- $(guest)
+	assert_success
+	assert_output --partial "kernel: hv_kvp reset by the kernel"
+	assert_equal "$(grep -c "kernel: daemon registered on hv_kvp" <<< "$output")" 2
+	assert_output --partial "host: guest stopped cleanly"
 }

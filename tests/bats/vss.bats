@@ -11,6 +11,15 @@
 
 load helpers
 
+# The HOT_BACKUP flags the host sees. hv_utils (hv_snapshot.c) sets
+# VSS_HBU_NO_AUTO_RECOVERY only if byte 0 of the daemon's reply, which `error`
+# overlays, is VSS_OP_HOT_BACKUP: never with HV_S_OK, so 0 over the character device.
+if [ "$HV_TRANSPORT" = chardev ]; then
+	HOT_BACKUP_FLAGS="0x0"
+else
+	HOT_BACKUP_FLAGS="0x5 (VSS_HBU_NO_AUTO_RECOVERY)"
+fi
+
 bats_require_minimum_version 1.5.0
 
 setup() {
@@ -127,7 +136,7 @@ three_mounts() {
 	vss hot-backup
 	assert_success
 	assert_output --partial "guest: HOT_BACKUP answered HV_S_OK"
-	assert_output --partial "hot-backup flags: 0x5 (VSS_HBU_NO_AUTO_RECOVERY)"
+	assert_output --partial "hot-backup flags: $HOT_BACKUP_FLAGS"
 	vss check
 	assert_success
 	for op in GET_DM_INFO HOT_BACKUP CREATE BU_COMPLETE DELETE; do
@@ -170,7 +179,7 @@ three_mounts() {
 	assert_written w
 	run --separate-stderr hostsim --json vss backup --hold 0 -- $(guest)
 	assert_success
-	python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d["freeze"]["status"]=="HV_S_OK" and d["thaw"]["status"]=="HV_S_OK" and d["hot_backup"]["flags"]==5 and d["freeze_ms"]>0, d' "$output"
+	python3 -c 'import json,sys; d=json.loads(sys.argv[1]); assert d["freeze"]["status"]=="HV_S_OK" and d["thaw"]["status"]=="HV_S_OK" and d["hot_backup"]["flags"]==int(sys.argv[2],0) and d["freeze_ms"]>0, d' "$output" "${HOT_BACKUP_FLAGS%% *}"
 }
 
 @test "order: a stacked image before the mount holding it, deeper first; thaw in reverse" {
@@ -383,6 +392,7 @@ hook() {
 }
 
 @test "hostile VSS messages: unknown operations, truncated and oversized bodies, THAW unfrozen" {
+	uio_only "on the character device the kernel answers or drops all of these itself"
 	loop_mount 32 "$MNT/e1"
 	INCLUDE=("$MNT/e1")
 	for s in vss-unknown-op vss-truncated vss-oversize vss-thaw-unfrozen; do
@@ -459,4 +469,47 @@ hook() {
 	assert_output --partial "left frozen"
 	assert_written w1
 	[ ! -e "$RT/frozen" ] || fail "marker still there after --recover"
+}
+
+@test "chardev: registration (VSS_OP_REGISTER1, answered 129); a wrong-size answer makes the daemon exit 1" {
+	chardev_only "the hv_utils registration handshake"
+	loop_mount 32 "$MNT/e1"
+	INCLUDE=("$MNT/e1")
+	vss hot-backup
+	assert_success
+	assert_output --partial "kernel: daemon registered on hv_vss (VSS_OP_REGISTER1)"
+	run hostsim -s vss hostile chardev-register-size -- $(guest)
+	assert_success
+	assert_output --partial "guest: stopped with exit status 1"
+}
+
+@test "chardev: a VSS message of 8 bytes gets an error, nothing is frozen; the daemon still answers" {
+	chardev_only "kernel message sizes"
+	loop_mount 32 "$MNT/e1"
+	INCLUDE=("$MNT/e1")
+	run hostsim -s vss hostile chardev-msg-size -- $(guest)
+	assert_success
+	assert_output --partial "guest: refused it"
+	writer w "$MNT/e1"
+	assert_written w
+}
+
+@test "chardev: a read error: the daemon reopens, registers again, answers" {
+	chardev_only "reopen after a read error"
+	loop_mount 32 "$MNT/e1"
+	INCLUDE=("$MNT/e1")
+	run hostsim -s vss hostile chardev-read-error -- $(guest)
+	assert_success
+	assert_equal "$(grep -c "kernel: daemon registered on hv_vss" <<< "$output")" 2
+}
+
+@test "chardev: a reset while frozen: the daemon thaws before it registers again" {
+	chardev_only "VSS thaw before reopen"
+	loop_mount 32 "$MNT/e1"
+	INCLUDE=("$MNT/e1")
+	run hostsim -s vss hostile chardev-vss-reset-frozen "$MNT/e1" -- $(guest)
+	assert_success
+	assert_output --partial "is thawed as the daemon registers again"
+	writer w "$MNT/e1"
+	assert_written w
 }

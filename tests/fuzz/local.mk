@@ -169,3 +169,21 @@ noinst_PROGRAMS += %reldir%/fuzz-vss
 %canon_reldir%_fuzz_vss_LDADD = daemons/libvss.la daemons/libdaemon-common.la \
 	libvmbus/libvmbus.la $(LIBSYSTEMD_LIBS)
 endif
+
+# The kernel-side (hv_utils character device) decoders of the three daemons.
+fuzz_corpus += \
+	%reldir%/corpus/fuzz-chardev/fcopy-session \
+	%reldir%/corpus/fuzz-chardev/kvp-ip-auto \
+	%reldir%/corpus/fuzz-chardev/kvp-session \
+	%reldir%/corpus/fuzz-chardev/kvp-unterminated-short \
+	%reldir%/corpus/fuzz-chardev/vss-session
+if ENABLE_FUZZING
+noinst_PROGRAMS += %reldir%/fuzz-chardev
+%canon_reldir%_fuzz_chardev_SOURCES = %reldir%/fuzz-chardev.c
+%canon_reldir%_fuzz_chardev_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemons/common \
+	-I$(top_srcdir)/daemons/kvp -I$(top_srcdir)/daemons/vss -I$(top_srcdir)/daemons/fcopy
+%canon_reldir%_fuzz_chardev_CFLAGS = $(fuzz_cflags) -pthread
+%canon_reldir%_fuzz_chardev_LDFLAGS = $(fuzz_ldflags) -no-install -pthread
+%canon_reldir%_fuzz_chardev_LDADD = daemons/libkvp.la daemons/libvss.la daemons/libfcopy-proto.la \
+	daemons/libdaemon-common.la libvmbus/libvmbus.la $(LIBSYSTEMD_LIBS)
+endif

@@ -44,7 +44,8 @@ srcdir=$(cd "$(dirname "$0")/../.." && pwd) || exit 1
 # fuzz-kvp: a couple of full 7432-byte messages (two IP messages are 7428 each), length-prefixed.
 # fuzz-kvp-pool: a 2-byte length, up to 6 pool records, then the operation stream.
 # fuzz-vss: length-prefixed VSS bodies; a host AUTO_RECOVER is 12500 bytes.
-targets="fuzz-ring:8208 fuzz-negotiate:1024 fuzz-utf16:1024 fuzz-fcopy:20480 fuzz-kvp:16384 fuzz-kvp-pool:16384 fuzz-vss:16384"
+# fuzz-chardev: a service byte, then length-prefixed kernel messages (up to four 7432-byte KVP ones).
+targets="fuzz-ring:8208 fuzz-negotiate:1024 fuzz-utf16:1024 fuzz-fcopy:20480 fuzz-kvp:16384 fuzz-kvp-pool:16384 fuzz-vss:16384 fuzz-chardev:32768"
 
 if [ ! -f "$build/Makefile" ]; then
 	mkdir -p "$build" && build=$(cd "$build" && pwd) || exit 1

@@ -25,8 +25,19 @@ enum {
 	HOSTSIM_EXIT_NOT_FOUND = 7, /* kvp get/delete/enumerate --index: the guest answered HV_S_CONT */
 };
 
+/* How the guest is reached (hv-hostsim --transport). */
+enum hostsim_transport {
+	HOSTSIM_TRANSPORT_UIO,     /* the rings of an fd channel: "--channel fd:3,4,5" */
+	HOSTSIM_TRANSPORT_CHARDEV, /* hv_utils' character device, played by fake-kernel.c */
+};
+
+struct fake_kernel;
+
 struct hostsim {
-	struct vmbus_channel *ch; /* host side */
+	enum hostsim_transport transport; /* set before hostsim_start() */
+	const char *service;              /* chardev: kvp, vss or fcopy, set before hostsim_start() */
+	struct fake_kernel *kernel;       /* chardev: the fake hv_utils side */
+	struct vmbus_channel *ch; /* host side (uio) */
 	uint8_t *map;             /* the whole ring memory, for hostile writes */
 	size_t map_len;
 	uint32_t ring_size;
@@ -47,7 +58,9 @@ struct hostsim {
 };
 
 /*
- * Start argv (argv[0] found in PATH) as the guest, in a process group of its
+ * Start argv (argv[0] found in PATH) as the guest (uio: with "--channel
+ * fd:3,4,5"; chardev: with fake-chardev.so preloaded and "--channel
+ * chardev:DIR/hv_kvp", see fake-kernel.h), in a process group of its
  * own (a Ctrl-C on the terminal reaches only hv-hostsim, which then ends the
  * copy as a host would) that is killed if hv-hostsim dies.
  */

@@ -11,10 +11,15 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include "fake-kernel.h"
 #include "commands.h"
 #include "engine.h"
 #include "fcopy-wire.h"
@@ -27,6 +32,14 @@ enum dir_use {
 	DIR_NONE,  /* no DIR */
 	DIR_PATH,  /* the path_name of its START messages (default /tmp) */
 	DIR_PROBE, /* if given, a valid START of PROBE_NAME there comes first */
+	DIR_MOUNT, /* required: a mount of the test's own that the guest may freeze */
+};
+
+/* The transport a scenario needs. */
+enum need {
+	NEED_ANY,
+	NEED_UIO,     /* it breaks the rings themselves */
+	NEED_CHARDEV, /* it plays the kernel's side of the character device */
 };
 
 #define PROBE_NAME "hv-hostsim-probe"
@@ -38,6 +51,7 @@ struct scenario {
 	enum dir_use dir;
 	int (*run)(struct hostsim *h, const char *dir);
 	const char *help;
+	enum need need;
 };
 
 static const struct scenario *scenario;
@@ -939,6 +953,223 @@ static int vss_thaw_unfrozen(struct hostsim *h, const char *dir)
 	return r ? r : vss_probe_end(&p);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Character device (kernel side) scenarios: --transport chardev             */
+/* ------------------------------------------------------------------------ */
+
+#define CD_KVP_MSG_LEN 7432 /* sizeof(struct hv_kvp_msg) */
+#define CD_VSS_MSG_LEN 12   /* sizeof(struct hv_vss_msg) */
+
+/*
+ * A valid kernel message for the service of h, which the daemon must answer:
+ * KVP ENUMERATE of the auto pool, index 0; VSS HOT_BACKUP; fcopy CANCEL_FCOPY
+ * (64 bytes, as the kernel sends it). Its length.
+ */
+static size_t cd_valid_msg(struct hostsim *h, uint8_t *msg)
+{
+	memset(msg, 0, CD_KVP_MSG_LEN);
+	if (strcmp(h->service, "kvp") == 0) {
+		msg[0] = KVP_OP_ENUMERATE;
+		msg[1] = KVP_POOL_AUTO;
+		return CD_KVP_MSG_LEN;
+	}
+	if (strcmp(h->service, "vss") == 0) {
+		msg[0] = VSS_OP_HOT_BACKUP;
+		return CD_VSS_MSG_LEN;
+	}
+	msg[0] = FCOPY_OP_CANCEL;
+	return VMBUS_IC_HDR_LEN + FCOPY_HDR_LEN;
+}
+
+/* The daemon's status in a reply of n bytes (the first 4 bytes for all three). */
+static int32_t cd_status(const uint8_t *reply)
+{
+	int32_t v;
+
+	memcpy(&v, reply, sizeof(v));
+	return v;
+}
+
+/* Hand the daemon msg; it must answer with the size the kernel accepts. Returns 0 or an exit status. */
+static int cd_exchange(struct hostsim *h, const uint8_t *msg, size_t len, int32_t *ret_status)
+{
+	static uint8_t reply[2 * CD_KVP_MSG_LEN];
+	size_t want = strcmp(h->service, "kvp") == 0 ? CD_KVP_MSG_LEN
+		      : strcmp(h->service, "vss") == 0 ? CD_VSS_MSG_LEN : sizeof(int32_t);
+	unsigned refused = kernel_refused_writes(h);
+	size_t n = 0;
+	int r;
+
+	r = kernel_inject(h, msg, len, reply, sizeof(reply), &n);
+	if (r == -ECONNRESET) {
+		fprintf(stderr, "hv-hostsim: the daemon closed the device instead of answering\n");
+		return HOSTSIM_EXIT_NOANSWER;
+	}
+	if (r < 0)
+		return host_no_answer(r);
+	if (kernel_refused_writes(h) != refused || n < want || (want != CD_KVP_MSG_LEN && n != want)) {
+		fprintf(stderr, "hv-hostsim: the daemon answered with %zu bytes, the kernel takes %s%zu\n",
+			n, want == CD_KVP_MSG_LEN ? "at least " : "", want);
+		return HOSTSIM_EXIT_NOANSWER;
+	}
+	*ret_status = cd_status(reply);
+	return 0;
+}
+
+/* The daemon must answer a valid message. Returns 0 or an exit status. */
+static int cd_alive(struct hostsim *h, const char *when)
+{
+	static uint8_t msg[CD_KVP_MSG_LEN];
+	size_t len = cd_valid_msg(h, msg);
+	int32_t status;
+	int r;
+
+	printf("kernel: a valid %zu-byte message %s\n", len, when);
+	r = cd_exchange(h, msg, len, &status);
+	if (r)
+		return r;
+	printf("guest: answered it (status 0x%08x)\n", (uint32_t)status);
+	return 0;
+}
+
+static int cd_register_size(struct hostsim *h, const char *dir)
+{
+	size_t right = kernel_register_reply_len(h);
+	size_t wrong = right == CD_KVP_MSG_LEN ? CD_KVP_MSG_LEN / 2 : CD_VSS_MSG_LEN;
+
+	printf("kernel: will answer the registration with %zu bytes (the kernel sends %zu)\n", wrong,
+	       right);
+	kernel_set_register_reply_len(h, wrong);
+	h->end_reported = true;
+	if (!hostsim_wait_exit(h, h->timeout_ms)) {
+		fprintf(stderr, "hv-hostsim: the guest did not stop on a wrong-size registration reply\n");
+		return HOSTSIM_EXIT_REFUSED;
+	}
+	if (kernel_registrations(h) == 0) {
+		fprintf(stderr, "hv-hostsim: the guest never registered\n");
+		return HOSTSIM_EXIT_REFUSED;
+	}
+	if (WIFEXITED(h->guest_status) && WEXITSTATUS(h->guest_status) != 0) {
+		printf("guest: stopped with exit status %d (as it should)\n", WEXITSTATUS(h->guest_status));
+		return HOSTSIM_EXIT_OK;
+	}
+	fprintf(stderr, "hv-hostsim: the guest ended with wait status 0x%x\n", h->guest_status);
+	return HOSTSIM_EXIT_REFUSED;
+}
+
+static int cd_msg_size(struct hostsim *h, const char *dir)
+{
+	static uint8_t msg[CD_KVP_MSG_LEN];
+	size_t len;
+	int32_t status;
+	int r;
+
+	len = cd_valid_msg(h, msg);
+	/* KVP and fcopy: far shorter than the operation's structure; VSS: 8 bytes of 12. */
+	len = strcmp(h->service, "kvp") == 0 ? 100 : strcmp(h->service, "vss") == 0 ? 8 : 100;
+	if (strcmp(h->service, "vss") == 0)
+		msg[0] = VSS_OP_THAW;
+	else if (strcmp(h->service, "fcopy") == 0)
+		msg[0] = FCOPY_OP_WRITE;
+	printf("kernel: a %zu-byte message with operation %u, too short for it\n", len, msg[0]);
+	r = cd_exchange(h, msg, len, &status);
+	if (r)
+		return r;
+	if (status == 0) {
+		printf("guest: accepted it (status 0)\n");
+		return HOSTSIM_EXIT_REFUSED;
+	}
+	printf("guest: refused it (status 0x%08x)\n", (uint32_t)status);
+	r = cd_alive(h, "after it");
+	return r ? r : HOSTSIM_EXIT_OK;
+}
+
+static int cd_read_error(struct hostsim *h, const char *dir)
+{
+	int r;
+
+	r = cd_alive(h, "before the reset");
+	if (r)
+		return r;
+	kernel_reset(h);
+	r = kernel_wait_registered(h, 2);
+	if (r < 0) {
+		fprintf(stderr, "hv-hostsim: the guest did not open the device and register again\n");
+		return host_no_answer(r);
+	}
+	r = cd_alive(h, "after the daemon registered again");
+	return r ? r : HOSTSIM_EXIT_OK;
+}
+
+/*
+ * Whether dir's filesystem is frozen: FIFREEZE fails EBUSY on a frozen one. An
+ * unfrozen one is thawed again at once (dir is the test's own mount). Returns
+ * 1, 0, or -errno.
+ */
+static int cd_frozen(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), r;
+
+	if (fd < 0)
+		return -errno;
+	if (ioctl(fd, FIFREEZE, 0) == 0) {
+		r = ioctl(fd, FITHAW, 0) == 0 ? 0 : -errno;
+	} else {
+		r = errno == EBUSY ? 1 : -errno;
+	}
+	close(fd);
+	return r;
+}
+
+static int cd_frozen_at_register = -1;
+
+static int cd_check_thawed(void *data)
+{
+	cd_frozen_at_register = cd_frozen(data);
+	printf("kernel: %s is %s as the daemon registers again\n", (const char *)data,
+	       cd_frozen_at_register == 0 ? "thawed" : cd_frozen_at_register > 0 ? "STILL FROZEN"
+										: "unknown");
+	return cd_frozen_at_register == 0 ? 0 : -1;
+}
+
+static int cd_vss_reset_frozen(struct hostsim *h, const char *dir)
+{
+	struct vss_answer a;
+	uint32_t fw, svc;
+	int r;
+
+	r = host_negotiate(h, &fw, &svc);
+	if (r)
+		return r;
+	printf("host: FREEZE\n");
+	r = vss_transact(h, fw, svc, VSS_OP_FREEZE, VSS_MSG_LEN, &a);
+	if (r)
+		return r;
+	if (a.status != VMBUS_HV_S_OK || cd_frozen(dir) != 1) {
+		fprintf(stderr, "hv-hostsim: FREEZE answered 0x%08x, and %s is %s: nothing to test\n",
+			a.status, dir, cd_frozen(dir) == 1 ? "frozen" : "not frozen");
+		return HOSTSIM_EXIT_REFUSED;
+	}
+	printf("guest: froze %s\n", dir);
+	kernel_set_on_register(h, cd_check_thawed, (void *)dir);
+	kernel_reset(h);
+	r = kernel_wait_registered(h, 2);
+	if (r < 0) {
+		fprintf(stderr, "hv-hostsim: the guest did not open the device and register again\n");
+		return host_no_answer(r);
+	}
+	if (cd_frozen_at_register != 0) {
+		fprintf(stderr, "hv-hostsim: the guest registered again before it thawed %s\n", dir);
+		return HOSTSIM_EXIT_REFUSED;
+	}
+	printf("host: THAW\n");
+	r = vss_transact(h, fw, svc, VSS_OP_THAW, VSS_MSG_LEN, &a);
+	if (r)
+		return r;
+	printf("guest: answered THAW with %s\n", host_status_name(a.status));
+	return a.status == VMBUS_HV_S_OK ? HOSTSIM_EXIT_OK : HOSTSIM_EXIT_REFUSED;
+}
+
 static const struct scenario scenarios[] = {
 	{ "short-message", NULL, DIR_NONE, short_message,
 	  "a message shorter than the IC headers" },
@@ -947,9 +1178,9 @@ static const struct scenario scenarios[] = {
 	{ "negotiate-overflow", NULL, DIR_NONE, negotiate_overflow,
 	  "NEGOTIATE claiming 65535 + 65535 versions" },
 	{ "bad-descriptor", NULL, DIR_NONE, bad_descriptor,
-	  "a packet larger than the ring (must exit != 0)" },
+	  "a packet larger than the ring (must exit != 0)", NEED_UIO },
 	{ "bad-write-index", NULL, DIR_NONE, bad_write_index,
-	  "a write_index not 8-aligned (must exit != 0)" },
+	  "a write_index not 8-aligned (must exit != 0)", NEED_UIO },
 	{ "fcopy-write-before-start", "fcopy", DIR_NONE, fcopy_write_before_start,
 	  "WRITE and COMPLETE without START" },
 	{ "fcopy-oversize-write", "fcopy", DIR_PROBE, fcopy_oversize_write,
@@ -994,6 +1225,14 @@ static const struct scenario scenarios[] = {
 	  "CREATE with an 8000-byte body (HV_S_OK)" },
 	{ "vss-thaw-unfrozen", "vss", DIR_NONE, vss_thaw_unfrozen,
 	  "THAW twice without FREEZE (HV_S_OK)" },
+	{ "chardev-register-size", NULL, DIR_NONE, cd_register_size,
+	  "registration answer of the wrong size (must exit != 0)", NEED_CHARDEV },
+	{ "chardev-msg-size", NULL, DIR_NONE, cd_msg_size,
+	  "a message too short for its operation", NEED_CHARDEV },
+	{ "chardev-read-error", NULL, DIR_NONE, cd_read_error,
+	  "reset: the daemon must reopen, register again", NEED_CHARDEV },
+	{ "chardev-vss-reset-frozen", "vss", DIR_MOUNT, cd_vss_reset_frozen,
+	  "reset while frozen: thaw before registering", NEED_CHARDEV },
 };
 
 void hostile_help(void)
@@ -1009,10 +1248,18 @@ void hostile_help(void)
 	       "get an error status (or no answer), and a valid GET sent right after it an\n"
 	       "answer. The vss-* scenarios imply -s vss; each message must get exactly the\n"
 	       "status named (or any error status), then a valid GET_DM_INFO HV_S_OK.\n"
+	       "The chardev-* scenarios need --transport chardev and -s fcopy, kvp or vss:\n"
+	       "hv-hostsim plays the kernel's side and checks the daemon's; after a bad\n"
+	       "message or a reset the daemon must still answer a valid one. (M): DIR is\n"
+	       "a mount of the test's own that the guest freezes (required). The ring\n"
+	       "scenarios bad-* need --transport uio.\n"
 	       "SCENARIO is one of:\n");
 	for (size_t i = 0; i < ELEMENTSOF(scenarios); i++)
 		printf("  %-24s %s %s\n", scenarios[i].name,
-		       scenarios[i].dir == DIR_PATH ? "(P)" : scenarios[i].dir == DIR_PROBE ? "(O)" : "   ",
+		       scenarios[i].dir == DIR_PATH    ? "(P)"
+		       : scenarios[i].dir == DIR_PROBE ? "(O)"
+		       : scenarios[i].dir == DIR_MOUNT ? "(M)"
+						       : "   ",
 		       scenarios[i].help);
 }
 
@@ -1031,6 +1278,10 @@ int hostile_parse(int argc, char **argv)
 	}
 	if (argc == 3 && scenario->dir == DIR_NONE) {
 		fprintf(stderr, "hv-hostsim: scenario '%s' takes no DIR\n", scenario->name);
+		return -EINVAL;
+	}
+	if (argc == 2 && scenario->dir == DIR_MOUNT) {
+		fprintf(stderr, "hv-hostsim: scenario '%s' needs DIR\n", scenario->name);
 		return -EINVAL;
 	}
 	scenario_dir = argc == 3 ? argv[2] : scenario->dir == DIR_PATH ? DEFAULT_DIR : NULL;
@@ -1061,5 +1312,13 @@ int hostile_parse(int argc, char **argv)
 
 int hostile_run(struct hostsim *h)
 {
+	if (scenario->need == NEED_UIO && h->transport != HOSTSIM_TRANSPORT_UIO) {
+		fprintf(stderr, "hv-hostsim: scenario '%s' needs --transport uio\n", scenario->name);
+		return HOSTSIM_EXIT_USAGE;
+	}
+	if (scenario->need == NEED_CHARDEV && h->transport != HOSTSIM_TRANSPORT_CHARDEV) {
+		fprintf(stderr, "hv-hostsim: scenario '%s' needs --transport chardev\n", scenario->name);
+		return HOSTSIM_EXIT_USAGE;
+	}
 	return scenario->run(h, scenario_dir);
 }

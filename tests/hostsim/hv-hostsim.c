@@ -54,6 +54,7 @@ static double arg_timeout = 10;
 static int arg_busy_poll;
 static int arg_verbose;
 static bool arg_json;
+static enum hostsim_transport arg_transport = HOSTSIM_TRANSPORT_UIO;
 static FILE *json_out;
 
 static int negotiate_parse(int argc, char **argv);
@@ -108,6 +109,13 @@ static void help(void)
 	       "  -t, --timeout SECONDS          wait this long for each answer (default 10)\n"
 	       "      --busy-poll USEC           before sleeping for the guest, check for its\n"
 	       "                                 signal without blocking this long (default 0)\n"
+	       "      --transport uio|chardev    uio (default): the guest gets the rings,\n"
+	       "                                 \"--channel fd:3,4,5\"; chardev: hv-hostsim\n"
+	       "                                 also plays the kernel's hv_utils driver and\n"
+	       "                                 the guest gets a fake /dev/vmbus/hv_kvp\n"
+	       "                                 (hv_vss, hv_fcopy): \"--channel chardev:PATH\",\n"
+	       "                                 with $HV_HOSTSIM_PRELOAD (fake-chardev.so)\n"
+	       "                                 preloaded; default $HV_HOSTSIM_TRANSPORT\n"
 	       "  -v, --verbose                  print every packet\n"
 	       "      --json                     kvp, vss: print JSON on standard output, and\n"
 	       "                                 everything else on standard error\n"
@@ -398,6 +406,19 @@ static int heartbeat_run(struct hostsim *h)
 	return HOSTSIM_EXIT_OK;
 }
 
+static int parse_transport(const char *s, const char *what)
+{
+	if (strcmp(s, "uio") == 0)
+		arg_transport = HOSTSIM_TRANSPORT_UIO;
+	else if (strcmp(s, "chardev") == 0)
+		arg_transport = HOSTSIM_TRANSPORT_CHARDEV;
+	else {
+		fprintf(stderr, "hv-hostsim: invalid %s '%s' (uio or chardev)\n", what, s);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int parse_args(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -407,16 +428,20 @@ static int parse_args(int argc, char **argv)
 		{ "ring-size", required_argument, NULL, 'r' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "busy-poll", required_argument, NULL, 'B' },
+		{ "transport", required_argument, NULL, 'T' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "json", no_argument, NULL, 'J' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{}
 	};
+	const char *env = getenv("HV_HOSTSIM_TRANSPORT");
 	unsigned long v;
 	char *end;
 	int opt, n;
 
+	if (env && *env && parse_transport(env, "HV_HOSTSIM_TRANSPORT") < 0)
+		return -EINVAL;
 	/* '+': stop at the first non-option, so guest options are left alone. */
 	while ((opt = getopt_long(argc, argv, "+s:r:t:vhV", options, NULL)) >= 0) {
 		switch (opt) {
@@ -464,6 +489,10 @@ static int parse_args(int argc, char **argv)
 				return -EINVAL;
 			}
 			arg_busy_poll = (int)v;
+			break;
+		case 'T':
+			if (parse_transport(optarg, "--transport") < 0)
+				return -EINVAL;
 			break;
 		case 'v':
 			arg_verbose = 1;
@@ -534,6 +563,11 @@ int main(int argc, char **argv)
 	/* Everything is checked before the guest starts. */
 	if (cmd->parse(ncmd, argv + optind) < 0)
 		return HOSTSIM_EXIT_USAGE;
+	if (arg_transport == HOSTSIM_TRANSPORT_CHARDEV && strcmp(arg_service->name, "heartbeat") == 0) {
+		fprintf(stderr, "hv-hostsim: --transport chardev: the kernel has no character device "
+			"for heartbeat (use -s fcopy, kvp or vss)\n");
+		return HOSTSIM_EXIT_USAGE;
+	}
 
 	if (arg_json) {
 		/* JSON alone on standard output; the progress lines (and the guest's) on stderr. */
@@ -549,14 +583,20 @@ int main(int argc, char **argv)
 	h.verbose = arg_verbose;
 	h.timeout_ms = (int)(arg_timeout * 1000);
 	h.busy_poll_us = arg_busy_poll;
+	h.transport = arg_transport;
+	h.service = arg_service->name;
 	r = hostsim_start(&h, arg_ring_size, guest);
 	if (r < 0) {
 		fprintf(stderr, "hv-hostsim: cannot set up the channel: %s\n", strerror(-r));
 		hostsim_stop(&h);
 		return HOSTSIM_EXIT_NOANSWER;
 	}
-	printf("host: started '%s' (pid %d) on a %u-byte ring pair\n", guest[0], (int)h.pid,
-	       arg_ring_size);
+	if (h.transport == HOSTSIM_TRANSPORT_CHARDEV)
+		printf("host: started '%s' (pid %d) on a fake hv_utils %s character device\n", guest[0],
+		       (int)h.pid, arg_service->name);
+	else
+		printf("host: started '%s' (pid %d) on a %u-byte ring pair\n", guest[0], (int)h.pid,
+		       arg_ring_size);
 
 	r = cmd->run(&h);
 

@@ -4,6 +4,8 @@ bin_PROGRAMS += %reldir%/hv-hostsim
 	%reldir%/commands.h \
 	%reldir%/engine.c \
 	%reldir%/engine.h \
+	%reldir%/fake-kernel.c \
+	%reldir%/fake-kernel.h \
 	%reldir%/fcopy.c \
 	%reldir%/hostile.c \
 	%reldir%/hv-hostsim.c \

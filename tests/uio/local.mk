@@ -30,10 +30,19 @@ TESTS += $(uio_tests)
 %canon_reldir%_test_uio_find_LDADD = $(unit_ldadd)
 
 %canon_reldir%_test_daemon_rescind_SOURCES = %reldir%/test-daemon-rescind.c %reldir%/asan-preload.h %reldir%/uio-fixture.h
-%canon_reldir%_test_daemon_rescind_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemons/fcopy \
+%canon_reldir%_test_daemon_rescind_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemons/fcopy -I$(top_srcdir)/daemons/common \
 	-DFAKE_UIO_DIR=\"$(abs_top_builddir)/%reldir%\" \
 	-DFCOPYD_DIR=\"$(abs_top_builddir)/daemons\" \
 	-DLIBVMBUS_DIR=\"$(abs_top_builddir)/libvmbus\"
 %canon_reldir%_test_daemon_rescind_CFLAGS = $(unit_cflags)
 %canon_reldir%_test_daemon_rescind_LDADD = $(unit_ldadd)
 endif
+
+# fake-chardev.so: hv_utils' character devices (/dev/vmbus/hv_kvp, ...) faked over a
+# SOCK_SEQPACKET listener, preloaded into the daemons by hv-hostsim --transport chardev
+# (the bats suites' second run).
+check_LTLIBRARIES += %reldir%/fake-chardev.la
+%canon_reldir%_fake_chardev_la_SOURCES = %reldir%/fake-chardev.c
+%canon_reldir%_fake_chardev_la_CFLAGS = $(AM_CFLAGS) -pthread
+%canon_reldir%_fake_chardev_la_LDFLAGS = $(AM_LDFLAGS) -pthread -module -avoid-version -rpath /nowhere -shared
+%canon_reldir%_fake_chardev_la_LIBADD = -ldl

@@ -125,3 +125,18 @@ if HAVE_CMOCKA
 %canon_reldir%_test_vss_freeze_LDFLAGS += -pthread
 %canon_reldir%_test_vss_LDFLAGS += -pthread
 endif
+
+# The hv_utils character-device transport: each service's kernel codec, the registration
+# messages, and chardev.c's read/answer/reopen logic over SOCK_SEQPACKET socketpairs.
+if HAVE_CMOCKA
+check_PROGRAMS += %reldir%/test-chardev
+TESTS += %reldir%/test-chardev
+%canon_reldir%_test_chardev_SOURCES = %reldir%/test-chardev.c %reldir%/test-chardev-uapi.c \
+	%reldir%/test-chardev-uapi.h %reldir%/test-util.h
+%canon_reldir%_test_chardev_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemons/common \
+	-I$(top_srcdir)/daemons/kvp -I$(top_srcdir)/daemons/vss -I$(top_srcdir)/daemons/fcopy
+%canon_reldir%_test_chardev_CFLAGS = $(unit_cflags) -pthread
+%canon_reldir%_test_chardev_LDFLAGS = $(AM_LDFLAGS) -no-install -pthread
+%canon_reldir%_test_chardev_LDADD = daemons/libkvp.la daemons/libvss.la daemons/libfcopy-proto.la \
+	daemons/libdaemon-common.la libvmbus/libvmbus.la $(LIBSYSTEMD_LIBS) $(CMOCKA_LIBS)
+endif

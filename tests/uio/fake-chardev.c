@@ -1,0 +1,380 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * fake-chardev.so: an LD_PRELOAD shim that turns a regular file into one of
+ * hv_utils' character devices (/dev/vmbus/hv_kvp, hv_vss, hv_fcopy; the
+ * kernel's drivers/hv/hv_utils_transport.c), so that a daemon speaks the
+ * kernel's protocol to a test that plays the kernel (hv-hostsim --transport
+ * chardev).
+ *
+ * A regular file PATH with a listening AF_UNIX SOCK_SEQPACKET socket beside
+ * it, "PATH.sock", is a fake device node. Opening it returns a socket
+ * connected to that listener; message boundaries are the kernel's one message
+ * per read and per write. The fd keeps real socket semantics (poll, blocking,
+ * O_NONBLOCK, EINTR), and the shim adds what hv_utils_transport does:
+ *
+ *  - read/pread with a buffer smaller than the queued message fails EINVAL and
+ *    leaves the message queued (hvt_op_read); otherwise it returns exactly one
+ *    message.
+ *  - Once the peer has closed its end (the kernel reset the transport, as
+ *    around hibernation), read and write fail EIO: a read error, which makes a
+ *    daemon reopen the device and register again.
+ *  - A .sock without a listener makes open fail ENODEV.
+ *
+ * Not emulated: a write the kernel would refuse (wrong size, no outstanding
+ * request) succeeds here; the fake kernel reports it instead. fstat shows a
+ * socket. Everything else passes through.
+ */
+#include "config.h"
+
+/* Define both open and open64 with their own types, and not fortified. */
+#undef _FILE_OFFSET_BITS
+#undef _FORTIFY_SOURCE
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define _public_ __attribute__((visibility("default")))
+
+#define FAKE_FD_MAX 1024
+
+static bool fakes[FAKE_FD_MAX];
+static pthread_mutex_t fakes_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void *next_sym(const char *name)
+{
+	void *p = dlsym(RTLD_NEXT, name);
+
+	if (!p) {
+		fprintf(stderr, "fake-chardev: cannot resolve %s: %s\n", name, dlerror());
+		abort();
+	}
+	return p;
+}
+
+#define DEFINE_NEXT(ret, name, ...) static ret (*next_##name)(__VA_ARGS__)
+#define NEXT(name)                                                                  \
+	(*({                                                                        \
+		if (!next_##name)                                                   \
+			next_##name = (__typeof__(next_##name))next_sym(#name);     \
+		&next_##name;                                                       \
+	}))
+
+DEFINE_NEXT(int, open, const char *, int, ...);
+DEFINE_NEXT(int, open64, const char *, int, ...);
+DEFINE_NEXT(int, openat, int, const char *, int, ...);
+DEFINE_NEXT(int, openat64, int, const char *, int, ...);
+DEFINE_NEXT(int, __open_2, const char *, int);
+DEFINE_NEXT(int, __open64_2, const char *, int);
+DEFINE_NEXT(int, __openat_2, int, const char *, int);
+DEFINE_NEXT(int, __openat64_2, int, const char *, int);
+DEFINE_NEXT(int, close, int);
+DEFINE_NEXT(ssize_t, read, int, void *, size_t);
+DEFINE_NEXT(ssize_t, write, int, const void *, size_t);
+DEFINE_NEXT(ssize_t, pread, int, void *, size_t, off_t);
+DEFINE_NEXT(ssize_t, pread64, int, void *, size_t, off64_t);
+DEFINE_NEXT(ssize_t, pwrite, int, const void *, size_t, off_t);
+DEFINE_NEXT(ssize_t, pwrite64, int, const void *, size_t, off64_t);
+DEFINE_NEXT(ssize_t, __read_chk, int, void *, size_t, size_t);
+DEFINE_NEXT(ssize_t, __pread_chk, int, void *, size_t, off_t, size_t);
+DEFINE_NEXT(ssize_t, __pread64_chk, int, void *, size_t, off64_t, size_t);
+
+/* Marker a test can look up to make sure it runs with the shim preloaded. */
+_public_ int fake_chardev_loaded(void);
+_public_ int fake_chardev_loaded(void)
+{
+	return 1;
+}
+
+static bool is_fake(int fd)
+{
+	bool r;
+
+	if (fd < 0 || fd >= FAKE_FD_MAX)
+		return false;
+	pthread_mutex_lock(&fakes_lock);
+	r = fakes[fd];
+	pthread_mutex_unlock(&fakes_lock);
+	return r;
+}
+
+static void set_fake(int fd, bool on)
+{
+	if (fd < 0 || fd >= FAKE_FD_MAX)
+		return;
+	pthread_mutex_lock(&fakes_lock);
+	fakes[fd] = on;
+	pthread_mutex_unlock(&fakes_lock);
+}
+
+/* If dirfd/path names a fake node, its canonical path (malloc'ed); NULL: not ours. */
+static char *fake_node(int dirfd, const char *path, int flags)
+{
+	char buf[PATH_MAX + 32], sock[PATH_MAX + 8], *real;
+	struct stat st;
+
+	if (!path || (flags & (O_PATH | O_DIRECTORY)))
+		return NULL;
+	if (path[0] != '/' && dirfd != AT_FDCWD) {
+		if (snprintf(buf, sizeof(buf), "/proc/self/fd/%d/%s", dirfd, path) >= (int)sizeof(buf))
+			return NULL;
+		path = buf;
+	}
+	real = realpath(path, NULL);
+	if (!real)
+		return NULL;
+	if (stat(real, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    snprintf(sock, sizeof(sock), "%s.sock", real) >= (int)sizeof(sock) ||
+	    stat(sock, &st) < 0 || !S_ISSOCK(st.st_mode)) {
+		free(real);
+		return NULL;
+	}
+	return real;
+}
+
+/* Connect to "<real>.sock"; through /proc/self/fd if the path is too long for sun_path. */
+static int connect_node(int fd, const char *real)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	const char *slash = strrchr(real, '/');
+	char dir[PATH_MAX];
+	int n, r, saved, dfd = -1;
+
+	n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s.sock", real);
+	if (n >= (int)sizeof(sa.sun_path)) {
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - real), real);
+		dfd = NEXT(open)(*dir ? dir : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (dfd < 0)
+			return -1;
+		n = snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/%s.sock", dfd,
+			     slash + 1);
+		if (n >= (int)sizeof(sa.sun_path)) {
+			NEXT(close)(dfd);
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+	}
+	do
+		r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	while (r < 0 && errno == EINTR);
+	saved = errno;
+	if (dfd >= 0)
+		NEXT(close)(dfd);
+	errno = saved;
+	/* No listener: the driver (hv_utils) is not there. */
+	if (r < 0 && (errno == ECONNREFUSED || errno == ENOENT))
+		errno = ENODEV;
+	return r;
+}
+
+static int open_fake(char *real, int flags)
+{
+	int fd, saved, type = SOCK_SEQPACKET;
+
+	if (flags & O_CLOEXEC)
+		type |= SOCK_CLOEXEC;
+	if (flags & O_NONBLOCK)
+		type |= SOCK_NONBLOCK;
+	fd = socket(AF_UNIX, type, 0);
+	if (fd < 0)
+		goto fail;
+	if (fd >= FAKE_FD_MAX) {
+		errno = EMFILE;
+		goto fail;
+	}
+	if (connect_node(fd, real) < 0)
+		goto fail;
+	free(real);
+	set_fake(fd, true);
+	return fd;
+fail:
+	saved = errno;
+	if (fd >= 0)
+		NEXT(close)(fd);
+	free(real);
+	errno = saved;
+	return -1;
+}
+
+static mode_t mode_arg(int flags, va_list ap)
+{
+	return (flags & (O_CREAT | O_TMPFILE)) ? (mode_t)va_arg(ap, int) : 0;
+}
+
+#define WRAP_OPEN(name)                                              \
+	_public_ int name(const char *path, int flags, ...);         \
+	_public_ int name(const char *path, int flags, ...)          \
+	{                                                            \
+		char *real = fake_node(AT_FDCWD, path, flags);       \
+		va_list ap;                                          \
+		mode_t mode;                                         \
+                                                                     \
+		if (real)                                            \
+			return open_fake(real, flags);               \
+		va_start(ap, flags);                                 \
+		mode = mode_arg(flags, ap);                          \
+		va_end(ap);                                          \
+		return NEXT(name)(path, flags, mode);                \
+	}
+
+#define WRAP_OPENAT(name)                                               \
+	_public_ int name(int dirfd, const char *path, int flags, ...); \
+	_public_ int name(int dirfd, const char *path, int flags, ...)  \
+	{                                                               \
+		char *real = fake_node(dirfd, path, flags);             \
+		va_list ap;                                             \
+		mode_t mode;                                            \
+                                                                        \
+		if (real)                                               \
+			return open_fake(real, flags);                  \
+		va_start(ap, flags);                                    \
+		mode = mode_arg(flags, ap);                             \
+		va_end(ap);                                             \
+		return NEXT(name)(dirfd, path, flags, mode);            \
+	}
+
+#define WRAP_OPEN_2(name)                                      \
+	_public_ int name(const char *path, int flags);        \
+	_public_ int name(const char *path, int flags)         \
+	{                                                      \
+		char *real = fake_node(AT_FDCWD, path, flags); \
+                                                               \
+		if (real)                                      \
+			return open_fake(real, flags);         \
+		return NEXT(name)(path, flags);                \
+	}
+
+#define WRAP_OPENAT_2(name)                                        \
+	_public_ int name(int dirfd, const char *path, int flags); \
+	_public_ int name(int dirfd, const char *path, int flags)  \
+	{                                                          \
+		char *real = fake_node(dirfd, path, flags);        \
+                                                                   \
+		if (real)                                          \
+			return open_fake(real, flags);             \
+		return NEXT(name)(dirfd, path, flags);             \
+	}
+
+WRAP_OPEN(open)
+WRAP_OPEN(open64)
+WRAP_OPENAT(openat)
+WRAP_OPENAT(openat64)
+WRAP_OPEN_2(__open_2)
+WRAP_OPEN_2(__open64_2)
+WRAP_OPENAT_2(__openat_2)
+WRAP_OPENAT_2(__openat64_2)
+
+_public_ int close(int fd)
+{
+	set_fake(fd, false);
+	return NEXT(close)(fd);
+}
+
+/* One message, or EINVAL if it does not fit (it stays queued), or EIO once the kernel is gone. */
+static ssize_t fake_read(int fd, void *buf, size_t count)
+{
+	ssize_t n;
+
+	/* Blocks or not as the fd's O_NONBLOCK says; MSG_TRUNC: the real length. */
+	n = recv(fd, NULL, 0, MSG_PEEK | MSG_TRUNC);
+	if (n < 0) {
+		if (errno == ECONNRESET || errno == ENOTCONN)
+			errno = EIO;
+		return -1;
+	}
+	if (n == 0) {
+		/* End of file: the kernel side closed (reset). The kernel never queues empty messages. */
+		errno = EIO;
+		return -1;
+	}
+	if ((size_t)n > count) {
+		errno = EINVAL;
+		return -1;
+	}
+	n = recv(fd, buf, count, MSG_DONTWAIT);
+	if (n == 0) {
+		errno = EIO;
+		return -1;
+	}
+	return n;
+}
+
+static ssize_t fake_write(int fd, const void *buf, size_t count)
+{
+	ssize_t n = send(fd, buf, count, MSG_NOSIGNAL);
+
+	if (n < 0 && (errno == EPIPE || errno == ECONNRESET || errno == ENOTCONN))
+		errno = EIO;
+	return n;
+}
+
+_public_ ssize_t read(int fd, void *buf, size_t count)
+{
+	if (is_fake(fd))
+		return fake_read(fd, buf, count);
+	return NEXT(read)(fd, buf, count);
+}
+
+_public_ ssize_t write(int fd, const void *buf, size_t count)
+{
+	if (is_fake(fd))
+		return fake_write(fd, buf, count);
+	return NEXT(write)(fd, buf, count);
+}
+
+/* hv_utils_transport ignores the file offset (the old fcopy daemon used pread). */
+#define WRAP_PREAD(name, off_type)                                            \
+	_public_ ssize_t name(int fd, void *buf, size_t count, off_type off); \
+	_public_ ssize_t name(int fd, void *buf, size_t count, off_type off)  \
+	{                                                                     \
+		if (is_fake(fd))                                              \
+			return fake_read(fd, buf, count);                     \
+		return NEXT(name)(fd, buf, count, off);                       \
+	}
+
+#define WRAP_PWRITE(name, off_type)                                                 \
+	_public_ ssize_t name(int fd, const void *buf, size_t count, off_type off); \
+	_public_ ssize_t name(int fd, const void *buf, size_t count, off_type off)  \
+	{                                                                           \
+		if (is_fake(fd))                                                    \
+			return fake_write(fd, buf, count);                          \
+		return NEXT(name)(fd, buf, count, off);                             \
+	}
+
+WRAP_PREAD(pread, off_t)
+WRAP_PREAD(pread64, off64_t)
+WRAP_PWRITE(pwrite, off_t)
+WRAP_PWRITE(pwrite64, off64_t)
+
+_public_ ssize_t __read_chk(int fd, void *buf, size_t count, size_t buflen);
+_public_ ssize_t __read_chk(int fd, void *buf, size_t count, size_t buflen)
+{
+	if (is_fake(fd) && count <= buflen)
+		return fake_read(fd, buf, count);
+	return NEXT(__read_chk)(fd, buf, count, buflen);
+}
+
+#define WRAP_PREAD_CHK(name, off_type)                                                       \
+	_public_ ssize_t name(int fd, void *buf, size_t count, off_type off, size_t buflen); \
+	_public_ ssize_t name(int fd, void *buf, size_t count, off_type off, size_t buflen)  \
+	{                                                                                    \
+		if (is_fake(fd) && count <= buflen)                                          \
+			return fake_read(fd, buf, count);                                    \
+		return NEXT(name)(fd, buf, count, off, buflen);                              \
+	}
+
+WRAP_PREAD_CHK(__pread_chk, off_t)
+WRAP_PREAD_CHK(__pread64_chk, off64_t)
