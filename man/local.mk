@@ -13,7 +13,8 @@ man_scdoc_pages = \
 	%reldir%/hv-fcopyd.8 \
 	%reldir%/hv-kvpd.8 \
 	%reldir%/hv-vssd.8 \
-	%reldir%/hv-kvp.1
+	%reldir%/hv-kvp.1 \
+	%reldir%/hv-daemons.7
 
 dist_man_MANS += $(man_scdoc_pages)
 
@@ -24,6 +25,7 @@ EXTRA_DIST += \
 	%reldir%/hv-kvpd.8.scd \
 	%reldir%/hv-vssd.8.scd \
 	%reldir%/hv-kvp.1.scd \
+	%reldir%/hv-daemons.7.scd \
 	%reldir%/check-man.sh
 
 TESTS += %reldir%/check-man.sh
@@ -104,3 +106,6 @@ distclean-local: man-distclean-local
 man-distclean-local:
 	$(AM_V_at)if test '$(srcdir)' != .; then rm -f $(man_scdoc_pages); fi
 .PHONY: man-distclean-local
+
+%reldir%/hv-daemons.7: %reldir%/hv-daemons.7.scd
+	$(AM_V_SCDOC)$(man_scdoc)

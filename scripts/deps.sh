@@ -21,6 +21,10 @@ libsystemd-dev libudev-dev uthash-dev
 libcmocka-dev bats bats-support bats-assert umockdev libumockdev-dev
 clang libclang-rt-14-dev
 scdoc mandoc util-linux procps xfsprogs btrfs-progs
+debhelper lintian rpm fakeroot
+cpio
+udev
+dpkg-dev systemd
 "
 CROSS_PACKAGES="
 gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user-static

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Runs every suite: the warning-clean build's unit and bats tests, the same
 # under AddressSanitizer + UndefinedBehaviorSanitizer, the fuzz smoke runs,
-# and make distcheck. Ends with one line "N passed, N failed, N skipped".
+# make distcheck, and the Debian and RPM packages. Ends with one line "N passed, N failed, N skipped".
 # Environment: FUZZ_SECONDS (default 30 per target), JOBS (default nproc).
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -96,6 +96,37 @@ else
 	tail -40 "$top/_build/main/distcheck.out" 2>/dev/null
 	step_failed "make distcheck"
 fi
+
+# A TAP-printing script: its ok / not ok / "# SKIP" lines go into the totals;
+# a non-zero exit with no failed line still counts as a failure.
+tap_step() {
+	local name=$1 out rc p f s
+	shift
+	echo "=== $name"
+	out=$("$@" 2>&1)
+	rc=$?
+	echo "$out" | grep -E '^(ok|not ok|1\.\.|#)' || true
+	s=$(echo "$out" | grep -cE '^ok .*# (SKIP|skip)')
+	p=$(( $(echo "$out" | grep -c '^ok ') - s ))
+	f=$(echo "$out" | grep -c '^not ok ')
+	echo "  $name: $p passed, $f failed, $s skipped"
+	pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
+	if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then
+		echo "$out" | tail -30
+		step_failed "$name: exit $rc"
+	fi
+	return $rc
+}
+
+# The Debian and RPM packages, each built from the release tarball with the
+# test suite run inside the build; the .debs are then installed on this
+# machine, checked and purged again (root only; the script restores any
+# /var/lib/hyperv it found).
+tap_step "Debian packages (dpkg-buildpackage -b, lintian)" \
+	"$top/scripts/build-deb.sh" "$top/_build/debs" &&
+	tap_step "Debian packages installed" "$top/scripts/test-deb.sh" "$top/_build/debs"
+tap_step "RPM packages (rpmbuild -bb)" "$top/scripts/build-rpm.sh" "$top/_build/rpm" &&
+	tap_step "RPM packages checked" "$top/scripts/test-rpm.sh" "$top/_build/rpm"
 
 echo
 echo "$pass passed, $fail failed, $skip skipped"

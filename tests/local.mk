@@ -24,3 +24,6 @@ include %reldir%/fuzz/local.mk
 
 TESTS += %reldir%/check-abi.sh %reldir%/check-help-man.sh
 EXTRA_DIST += %reldir%/check-abi.sh %reldir%/check-help-man.sh
+
+TESTS += %reldir%/check-units.sh
+EXTRA_DIST += %reldir%/check-units.sh
