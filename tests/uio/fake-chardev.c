@@ -47,41 +47,14 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#define _public_ __attribute__((visibility("default")))
+#define PRELOAD_NAME "fake-chardev"
+#include "preload.h"
 
 #define FAKE_FD_MAX 1024
 
 static bool fakes[FAKE_FD_MAX];
 static pthread_mutex_t fakes_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void *next_sym(const char *name)
-{
-	void *p = dlsym(RTLD_NEXT, name);
-
-	if (!p) {
-		fprintf(stderr, "fake-chardev: cannot resolve %s: %s\n", name, dlerror());
-		abort();
-	}
-	return p;
-}
-
-#define DEFINE_NEXT(ret, name, ...) static ret (*next_##name)(__VA_ARGS__)
-#define NEXT(name)                                                                  \
-	(*({                                                                        \
-		if (!next_##name)                                                   \
-			next_##name = (__typeof__(next_##name))next_sym(#name);     \
-		&next_##name;                                                       \
-	}))
-
-DEFINE_NEXT(int, open, const char *, int, ...);
-DEFINE_NEXT(int, open64, const char *, int, ...);
-DEFINE_NEXT(int, openat, int, const char *, int, ...);
-DEFINE_NEXT(int, openat64, int, const char *, int, ...);
-DEFINE_NEXT(int, __open_2, const char *, int);
-DEFINE_NEXT(int, __open64_2, const char *, int);
-DEFINE_NEXT(int, __openat_2, int, const char *, int);
-DEFINE_NEXT(int, __openat64_2, int, const char *, int);
-DEFINE_NEXT(int, close, int);
 DEFINE_NEXT(ssize_t, read, int, void *, size_t);
 DEFINE_NEXT(ssize_t, write, int, const void *, size_t);
 DEFINE_NEXT(ssize_t, pread, int, void *, size_t, off_t);
@@ -209,73 +182,7 @@ fail:
 	return -1;
 }
 
-static mode_t mode_arg(int flags, va_list ap)
-{
-	return (flags & (O_CREAT | O_TMPFILE)) ? (mode_t)va_arg(ap, int) : 0;
-}
-
-#define WRAP_OPEN(name)                                              \
-	_public_ int name(const char *path, int flags, ...);         \
-	_public_ int name(const char *path, int flags, ...)          \
-	{                                                            \
-		char *real = fake_node(AT_FDCWD, path, flags);       \
-		va_list ap;                                          \
-		mode_t mode;                                         \
-                                                                     \
-		if (real)                                            \
-			return open_fake(real, flags);               \
-		va_start(ap, flags);                                 \
-		mode = mode_arg(flags, ap);                          \
-		va_end(ap);                                          \
-		return NEXT(name)(path, flags, mode);                \
-	}
-
-#define WRAP_OPENAT(name)                                               \
-	_public_ int name(int dirfd, const char *path, int flags, ...); \
-	_public_ int name(int dirfd, const char *path, int flags, ...)  \
-	{                                                               \
-		char *real = fake_node(dirfd, path, flags);             \
-		va_list ap;                                             \
-		mode_t mode;                                            \
-                                                                        \
-		if (real)                                               \
-			return open_fake(real, flags);                  \
-		va_start(ap, flags);                                    \
-		mode = mode_arg(flags, ap);                             \
-		va_end(ap);                                             \
-		return NEXT(name)(dirfd, path, flags, mode);            \
-	}
-
-#define WRAP_OPEN_2(name)                                      \
-	_public_ int name(const char *path, int flags);        \
-	_public_ int name(const char *path, int flags)         \
-	{                                                      \
-		char *real = fake_node(AT_FDCWD, path, flags); \
-                                                               \
-		if (real)                                      \
-			return open_fake(real, flags);         \
-		return NEXT(name)(path, flags);                \
-	}
-
-#define WRAP_OPENAT_2(name)                                        \
-	_public_ int name(int dirfd, const char *path, int flags); \
-	_public_ int name(int dirfd, const char *path, int flags)  \
-	{                                                          \
-		char *real = fake_node(dirfd, path, flags);        \
-                                                                   \
-		if (real)                                          \
-			return open_fake(real, flags);             \
-		return NEXT(name)(dirfd, path, flags);             \
-	}
-
-WRAP_OPEN(open)
-WRAP_OPEN(open64)
-WRAP_OPENAT(openat)
-WRAP_OPENAT(openat64)
-WRAP_OPEN_2(__open_2)
-WRAP_OPEN_2(__open64_2)
-WRAP_OPENAT_2(__openat_2)
-WRAP_OPENAT_2(__openat64_2)
+PRELOAD_WRAP_OPENS()
 
 _public_ int close(int fd)
 {

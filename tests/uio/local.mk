@@ -9,7 +9,7 @@
 #                 exit 1. Runs the built daemon, so it comes after "all".
 if HAVE_CMOCKA
 check_LTLIBRARIES += %reldir%/fake-uio.la
-%canon_reldir%_fake_uio_la_SOURCES = %reldir%/fake-uio.c
+%canon_reldir%_fake_uio_la_SOURCES = %reldir%/fake-uio.c %reldir%/preload.h
 %canon_reldir%_fake_uio_la_CFLAGS = $(AM_CFLAGS) -pthread
 %canon_reldir%_fake_uio_la_LDFLAGS = $(AM_LDFLAGS) -pthread -module -avoid-version -rpath /nowhere -shared
 %canon_reldir%_fake_uio_la_LIBADD = -ldl
@@ -42,7 +42,7 @@ endif
 # SOCK_SEQPACKET listener, preloaded into the daemons by hv-hostsim --transport chardev
 # (the bats suites' second run).
 check_LTLIBRARIES += %reldir%/fake-chardev.la
-%canon_reldir%_fake_chardev_la_SOURCES = %reldir%/fake-chardev.c
+%canon_reldir%_fake_chardev_la_SOURCES = %reldir%/fake-chardev.c %reldir%/preload.h
 %canon_reldir%_fake_chardev_la_CFLAGS = $(AM_CFLAGS) -pthread
 %canon_reldir%_fake_chardev_la_LDFLAGS = $(AM_LDFLAGS) -pthread -module -avoid-version -rpath /nowhere -shared
 %canon_reldir%_fake_chardev_la_LIBADD = -ldl
