@@ -23,6 +23,7 @@ bats_chardev_suites = \
 	%reldir%/chardev/fcopy.cbats \
 	%reldir%/chardev/kvp-pool.cbats \
 	%reldir%/chardev/kvp.cbats \
+	%reldir%/chardev/kvp-ip.cbats \
 	%reldir%/chardev/vss.cbats
 TESTS += $(bats_chardev_suites)
 EXTRA_DIST += $(bats_chardev_suites) %reldir%/chardev/run.sh
