@@ -115,102 +115,26 @@ static bool is_uio_name(const char *s)
 	return true;
 }
 
-/*
- * If dirfd/path names a fake node, return its canonical path (malloc'ed).
- * NULL means "not ours": the real open sees the path.
- */
+/* If dirfd/path names a fake uioN node, its canonical path (malloc'ed); NULL: not ours. */
 static char *fake_node(int dirfd, const char *path, int flags)
 {
-	char buf[PATH_MAX + 32], sock[PATH_MAX + 8], *real;
-	const char *base;
-	struct stat st;
-
-	if (!path || (flags & (O_PATH | O_DIRECTORY)))
-		return NULL;
-	if (path[0] != '/' && dirfd != AT_FDCWD) {
-		if (snprintf(buf, sizeof(buf), "/proc/self/fd/%d/%s", dirfd, path) >= (int)sizeof(buf))
-			return NULL;
-		path = buf;
-	}
-	real = realpath(path, NULL);
-	if (!real)
-		return NULL;
-	base = strrchr(real, '/');
-	base = base ? base + 1 : real;
-	if (!is_uio_name(base) || stat(real, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    snprintf(sock, sizeof(sock), "%s.sock", real) >= (int)sizeof(sock) ||
-	    stat(sock, &st) < 0 || !S_ISSOCK(st.st_mode)) {
-		free(real);
-		return NULL;
-	}
-	return real;
-}
-
-/* Connect to "<real>.sock"; through /proc/self/fd if the path is too long for sun_path. */
-static int connect_node(int fd, const char *real)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	const char *slash = strrchr(real, '/');
-	char dir[PATH_MAX];
-	int n, r, saved, dfd = -1;
-
-	n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s.sock", real);
-	if (n >= (int)sizeof(sa.sun_path)) {
-		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - real), real);
-		dfd = NEXT(open)(*dir ? dir : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (dfd < 0)
-			return -1;
-		n = snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/%s.sock", dfd,
-			     slash + 1);
-		if (n >= (int)sizeof(sa.sun_path)) {
-			NEXT(close)(dfd);
-			errno = ENAMETOOLONG;
-			return -1;
-		}
-	}
-	do
-		r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
-	while (r < 0 && errno == EINTR);
-	saved = errno;
-	if (dfd >= 0)
-		NEXT(close)(dfd);
-	errno = saved;
-	/* A node whose listener is gone: the driver is not there any more. */
-	if (r < 0 && (errno == ECONNREFUSED || errno == ENOENT))
-		errno = ENODEV;
-	return r;
+	return preload_fake_node(dirfd, path, flags, is_uio_name);
 }
 
 static int open_fake(char *real, int flags)
 {
-	int fd, saved, type = SOCK_SEQPACKET;
+	int fd = preload_open_socket(real, flags, FAKE_FD_MAX);
 
-	if (flags & O_CLOEXEC)
-		type |= SOCK_CLOEXEC;
-	if (flags & O_NONBLOCK)
-		type |= SOCK_NONBLOCK;
-	fd = socket(AF_UNIX, type, 0);
-	if (fd < 0)
-		goto fail;
-	if (fd >= FAKE_FD_MAX) {
-		errno = EMFILE;
-		goto fail;
+	if (fd < 0) {
+		free(real);
+		return -1;
 	}
-	if (connect_node(fd, real) < 0)
-		goto fail;
 	pthread_mutex_lock(&fakes_lock);
 	free(fakes[fd].path);
 	fakes[fd].path = real;
 	fakes[fd].accmode = flags & O_ACCMODE;
 	pthread_mutex_unlock(&fakes_lock);
 	return fd;
-fail:
-	saved = errno;
-	if (fd >= 0)
-		NEXT(close)(fd);
-	free(real);
-	errno = saved;
-	return -1;
 }
 
 PRELOAD_WRAP_OPENS()

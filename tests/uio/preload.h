@@ -4,6 +4,9 @@
  * resolved pointers to the next definition of a libc function, and the
  * open() family turned into "open a fake node" for the paths the shim owns.
  *
+ * A fake node is a regular file with a listening AF_UNIX SOCK_SEQPACKET
+ * socket beside it, "<file>.sock"; opening it connects to that listener.
+ *
  * Before including, define PRELOAD_NAME (for messages). Before expanding
  * PRELOAD_WRAP_OPENS(), define:
  *   static char *fake_node(int dirfd, const char *path, int flags);
@@ -14,11 +17,18 @@
 #pragma once
 
 #include <dlfcn.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/un.h>
 
 #define _public_ __attribute__((visibility("default")))
 
@@ -123,3 +133,97 @@ static inline mode_t preload_mode_arg(int flags, va_list ap)
 	PRELOAD_WRAP_OPEN_2(__open64_2)      \
 	PRELOAD_WRAP_OPENAT_2(__openat_2)    \
 	PRELOAD_WRAP_OPENAT_2(__openat64_2)
+
+/*
+ * If dirfd/path names a fake node whose file name name_ok() accepts (NULL:
+ * any), its canonical path (malloc'ed). NULL means "not ours": the real open
+ * sees the path.
+ */
+static inline char *preload_fake_node(int dirfd, const char *path, int flags,
+				      bool (*name_ok)(const char *base))
+{
+	char buf[PATH_MAX + 32], sock[PATH_MAX + 8], *real;
+	const char *base;
+	struct stat st;
+
+	if (!path || (flags & (O_PATH | O_DIRECTORY)))
+		return NULL;
+	if (path[0] != '/' && dirfd != AT_FDCWD) {
+		if (snprintf(buf, sizeof(buf), "/proc/self/fd/%d/%s", dirfd, path) >= (int)sizeof(buf))
+			return NULL;
+		path = buf;
+	}
+	real = realpath(path, NULL);
+	if (!real)
+		return NULL;
+	base = strrchr(real, '/');
+	base = base ? base + 1 : real;
+	if ((name_ok && !name_ok(base)) || stat(real, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    snprintf(sock, sizeof(sock), "%s.sock", real) >= (int)sizeof(sock) ||
+	    stat(sock, &st) < 0 || !S_ISSOCK(st.st_mode)) {
+		free(real);
+		return NULL;
+	}
+	return real;
+}
+
+/* Connect fd to "<real>.sock"; through /proc/self/fd if the path is too long for sun_path. */
+static inline int preload_connect_node(int fd, const char *real)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	const char *slash = strrchr(real, '/');
+	char dir[PATH_MAX];
+	int n, r, saved, dfd = -1;
+
+	n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s.sock", real);
+	if (n >= (int)sizeof(sa.sun_path)) {
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - real), real);
+		dfd = NEXT(open)(*dir ? dir : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (dfd < 0)
+			return -1;
+		n = snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/%s.sock", dfd,
+			     slash + 1);
+		if (n >= (int)sizeof(sa.sun_path)) {
+			NEXT(close)(dfd);
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+	}
+	do
+		r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	while (r < 0 && errno == EINTR);
+	saved = errno;
+	if (dfd >= 0)
+		NEXT(close)(dfd);
+	errno = saved;
+	/* No listener (any more): the driver is not there. */
+	if (r < 0 && (errno == ECONNREFUSED || errno == ENOENT))
+		errno = ENODEV;
+	return r;
+}
+
+/*
+ * A SOCK_SEQPACKET socket connected to the fake node real, with the open
+ * flags' CLOEXEC and NONBLOCK; fds at or above fd_max are refused (EMFILE),
+ * since the shim tracks fakes in a table of that size. -1 with errno on failure.
+ */
+static inline int preload_open_socket(const char *real, int flags, int fd_max)
+{
+	int fd, saved, type = SOCK_SEQPACKET;
+
+	if (flags & O_CLOEXEC)
+		type |= SOCK_CLOEXEC;
+	if (flags & O_NONBLOCK)
+		type |= SOCK_NONBLOCK;
+	fd = socket(AF_UNIX, type, 0);
+	if (fd < 0)
+		return -1;
+	if (fd >= fd_max)
+		errno = EMFILE;
+	else if (preload_connect_node(fd, real) == 0)
+		return fd;
+	saved = errno;
+	NEXT(close)(fd);
+	errno = saved;
+	return -1;
+}
