@@ -55,15 +55,6 @@
 static bool fakes[FAKE_FD_MAX];
 static pthread_mutex_t fakes_lock = PTHREAD_MUTEX_INITIALIZER;
 
-DEFINE_NEXT(ssize_t, read, int, void *, size_t);
-DEFINE_NEXT(ssize_t, write, int, const void *, size_t);
-DEFINE_NEXT(ssize_t, pread, int, void *, size_t, off_t);
-DEFINE_NEXT(ssize_t, pread64, int, void *, size_t, off64_t);
-DEFINE_NEXT(ssize_t, pwrite, int, const void *, size_t, off_t);
-DEFINE_NEXT(ssize_t, pwrite64, int, const void *, size_t, off64_t);
-DEFINE_NEXT(ssize_t, __read_chk, int, void *, size_t, size_t);
-DEFINE_NEXT(ssize_t, __pread_chk, int, void *, size_t, off_t, size_t);
-DEFINE_NEXT(ssize_t, __pread64_chk, int, void *, size_t, off64_t, size_t);
 
 /* Marker a test can look up to make sure it runs with the shim preloaded. */
 _public_ int fake_chardev_loaded(void);
@@ -154,60 +145,4 @@ static ssize_t fake_write(int fd, const void *buf, size_t count)
 	return n;
 }
 
-_public_ ssize_t read(int fd, void *buf, size_t count)
-{
-	if (is_fake(fd))
-		return fake_read(fd, buf, count);
-	return NEXT(read)(fd, buf, count);
-}
-
-_public_ ssize_t write(int fd, const void *buf, size_t count)
-{
-	if (is_fake(fd))
-		return fake_write(fd, buf, count);
-	return NEXT(write)(fd, buf, count);
-}
-
-/* hv_utils_transport ignores the file offset (the old fcopy daemon used pread). */
-#define WRAP_PREAD(name, off_type)                                            \
-	_public_ ssize_t name(int fd, void *buf, size_t count, off_type off); \
-	_public_ ssize_t name(int fd, void *buf, size_t count, off_type off)  \
-	{                                                                     \
-		if (is_fake(fd))                                              \
-			return fake_read(fd, buf, count);                     \
-		return NEXT(name)(fd, buf, count, off);                       \
-	}
-
-#define WRAP_PWRITE(name, off_type)                                                 \
-	_public_ ssize_t name(int fd, const void *buf, size_t count, off_type off); \
-	_public_ ssize_t name(int fd, const void *buf, size_t count, off_type off)  \
-	{                                                                           \
-		if (is_fake(fd))                                                    \
-			return fake_write(fd, buf, count);                          \
-		return NEXT(name)(fd, buf, count, off);                             \
-	}
-
-WRAP_PREAD(pread, off_t)
-WRAP_PREAD(pread64, off64_t)
-WRAP_PWRITE(pwrite, off_t)
-WRAP_PWRITE(pwrite64, off64_t)
-
-_public_ ssize_t __read_chk(int fd, void *buf, size_t count, size_t buflen);
-_public_ ssize_t __read_chk(int fd, void *buf, size_t count, size_t buflen)
-{
-	if (is_fake(fd) && count <= buflen)
-		return fake_read(fd, buf, count);
-	return NEXT(__read_chk)(fd, buf, count, buflen);
-}
-
-#define WRAP_PREAD_CHK(name, off_type)                                                       \
-	_public_ ssize_t name(int fd, void *buf, size_t count, off_type off, size_t buflen); \
-	_public_ ssize_t name(int fd, void *buf, size_t count, off_type off, size_t buflen)  \
-	{                                                                                    \
-		if (is_fake(fd) && count <= buflen)                                          \
-			return fake_read(fd, buf, count);                                    \
-		return NEXT(name)(fd, buf, count, off, buflen);                              \
-	}
-
-WRAP_PREAD_CHK(__pread_chk, off_t)
-WRAP_PREAD_CHK(__pread64_chk, off64_t)
+PRELOAD_WRAP_RW()

@@ -13,6 +13,10 @@
  *       the real path of a fake node (malloc'ed), or NULL: not ours
  *   static int open_fake(char *real, int flags);
  *       open it (takes real), returning the fd or -1 with errno
+ * and before expanding PRELOAD_WRAP_RW():
+ *   static bool is_fake(int fd);
+ *   static ssize_t fake_read(int fd, void *buf, size_t count);
+ *   static ssize_t fake_write(int fd, const void *buf, size_t count);
  */
 #pragma once
 
@@ -62,6 +66,15 @@ DEFINE_NEXT(int, __open64_2, const char *, int);
 DEFINE_NEXT(int, __openat_2, int, const char *, int);
 DEFINE_NEXT(int, __openat64_2, int, const char *, int);
 DEFINE_NEXT(int, close, int);
+DEFINE_NEXT(ssize_t, read, int, void *, size_t);
+DEFINE_NEXT(ssize_t, write, int, const void *, size_t);
+DEFINE_NEXT(ssize_t, pread, int, void *, size_t, off_t);
+DEFINE_NEXT(ssize_t, pread64, int, void *, size_t, off64_t);
+DEFINE_NEXT(ssize_t, pwrite, int, const void *, size_t, off_t);
+DEFINE_NEXT(ssize_t, pwrite64, int, const void *, size_t, off64_t);
+DEFINE_NEXT(ssize_t, __read_chk, int, void *, size_t, size_t);
+DEFINE_NEXT(ssize_t, __pread_chk, int, void *, size_t, off_t, size_t);
+DEFINE_NEXT(ssize_t, __pread64_chk, int, void *, size_t, off64_t, size_t);
 
 static inline mode_t preload_mode_arg(int flags, va_list ap)
 {
@@ -227,3 +240,63 @@ static inline int preload_open_socket(const char *real, int flags, int fd_max)
 	errno = saved;
 	return -1;
 }
+
+/*
+ * read/write and their positioned and fortified forms on a fake fd go to
+ * fake_read/fake_write. Both drivers ignore the file offset, so pread and
+ * pwrite behave as read and write; an overflowing fortified count still goes
+ * to libc to abort.
+ */
+#define PRELOAD_WRAP_PREAD(name, off_type)                                    \
+	_public_ ssize_t name(int fd, void *buf, size_t count, off_type off); \
+	_public_ ssize_t name(int fd, void *buf, size_t count, off_type off)  \
+	{                                                                     \
+		if (is_fake(fd))                                              \
+			return fake_read(fd, buf, count);                     \
+		return NEXT(name)(fd, buf, count, off);                       \
+	}
+
+#define PRELOAD_WRAP_PWRITE(name, off_type)                                         \
+	_public_ ssize_t name(int fd, const void *buf, size_t count, off_type off); \
+	_public_ ssize_t name(int fd, const void *buf, size_t count, off_type off)  \
+	{                                                                           \
+		if (is_fake(fd))                                                    \
+			return fake_write(fd, buf, count);                          \
+		return NEXT(name)(fd, buf, count, off);                             \
+	}
+
+#define PRELOAD_WRAP_PREAD_CHK(name, off_type)                                               \
+	_public_ ssize_t name(int fd, void *buf, size_t count, off_type off, size_t buflen); \
+	_public_ ssize_t name(int fd, void *buf, size_t count, off_type off, size_t buflen)  \
+	{                                                                                    \
+		if (is_fake(fd) && count <= buflen)                                          \
+			return fake_read(fd, buf, count);                                    \
+		return NEXT(name)(fd, buf, count, off, buflen);                              \
+	}
+
+#define PRELOAD_WRAP_RW()                                                         \
+	_public_ ssize_t read(int fd, void *buf, size_t count)                    \
+	{                                                                         \
+		if (is_fake(fd))                                                  \
+			return fake_read(fd, buf, count);                         \
+		return NEXT(read)(fd, buf, count);                                \
+	}                                                                         \
+	_public_ ssize_t write(int fd, const void *buf, size_t count)             \
+	{                                                                         \
+		if (is_fake(fd))                                                  \
+			return fake_write(fd, buf, count);                        \
+		return NEXT(write)(fd, buf, count);                               \
+	}                                                                         \
+	PRELOAD_WRAP_PREAD(pread, off_t)                                          \
+	PRELOAD_WRAP_PREAD(pread64, off64_t)                                      \
+	PRELOAD_WRAP_PWRITE(pwrite, off_t)                                        \
+	PRELOAD_WRAP_PWRITE(pwrite64, off64_t)                                    \
+	_public_ ssize_t __read_chk(int fd, void *buf, size_t count, size_t buflen); \
+	_public_ ssize_t __read_chk(int fd, void *buf, size_t count, size_t buflen)  \
+	{                                                                         \
+		if (is_fake(fd) && count <= buflen)                               \
+			return fake_read(fd, buf, count);                         \
+		return NEXT(__read_chk)(fd, buf, count, buflen);                  \
+	}                                                                         \
+	PRELOAD_WRAP_PREAD_CHK(__pread_chk, off_t)                                \
+	PRELOAD_WRAP_PREAD_CHK(__pread64_chk, off64_t)
