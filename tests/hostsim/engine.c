@@ -42,11 +42,8 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static _noreturn_ void exec_guest(char **argv, pid_t parent, int ring, int irq, int sig)
+void hostsim_guest_setup(pid_t parent)
 {
-	char **args;
-	int n = 0, hi[3];
-
 	/*
 	 * Not in hv-hostsim's process group, so that a terminal's Ctrl-C does not
 	 * reach the guest (on Hyper-V it runs elsewhere); but never outlive the host.
@@ -55,6 +52,31 @@ static _noreturn_ void exec_guest(char **argv, pid_t parent, int ring, int irq, 
 		fprintf(stderr, "hv-hostsim: cannot set up the guest process: %m\n");
 		_exit(127);
 	}
+}
+
+_noreturn_ void hostsim_guest_exec(char **argv, const char *channel)
+{
+	char **args;
+	int n = 0;
+
+	while (argv[n])
+		n++;
+	args = calloc((size_t)n + 3, sizeof(*args));
+	if (!args)
+		_exit(127);
+	memcpy(args, argv, (size_t)n * sizeof(*args));
+	args[n] = (char *)"--channel";
+	args[n + 1] = (char *)channel;
+	execvp(args[0], args);
+	fprintf(stderr, "hv-hostsim: cannot run '%s': %m\n", args[0]);
+	_exit(127);
+}
+
+static _noreturn_ void exec_guest(char **argv, pid_t parent, int ring, int irq, int sig)
+{
+	int hi[3];
+
+	hostsim_guest_setup(parent);
 	/* Move out of the way of 3..5 first, so that no dup2 lands on its own source. */
 	hi[0] = fcntl(ring, F_DUPFD, 10);
 	hi[1] = fcntl(irq, F_DUPFD, 10);
@@ -66,17 +88,7 @@ static _noreturn_ void exec_guest(char **argv, pid_t parent, int ring, int irq, 
 	}
 	for (int i = 0; i < 3; i++)
 		close(hi[i]);
-	while (argv[n])
-		n++;
-	args = calloc((size_t)n + 3, sizeof(*args));
-	if (!args)
-		_exit(127);
-	memcpy(args, argv, (size_t)n * sizeof(*args));
-	args[n] = (char *)"--channel";
-	args[n + 1] = (char *)"fd:3,4,5";
-	execvp(args[0], args);
-	fprintf(stderr, "hv-hostsim: cannot run '%s': %m\n", args[0]);
-	_exit(127);
+	hostsim_guest_exec(argv, "fd:3,4,5");
 }
 
 int hostsim_start(struct hostsim *h, uint32_t ring_size, char **argv)

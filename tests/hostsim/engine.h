@@ -67,6 +67,14 @@ struct hostsim {
 int hostsim_start(struct hostsim *h, uint32_t ring_size, char **argv);
 
 /*
+ * In the forked guest, for either transport: its own process group, killed
+ * with the host (exits 127 if that cannot be set up); then exec argv with
+ * "--channel CHANNEL" appended (exits 127 on failure).
+ */
+void hostsim_guest_setup(pid_t parent);
+__attribute__((noreturn)) void hostsim_guest_exec(char **argv, const char *channel);
+
+/*
  * Send one IC message (msg, len) as a packet; *ret_trans_id (optional) receives
  * its transaction id. When the ring has no room, wait for the guest to make
  * some, as a host does: the library sets pending_send_sz and the guest signals

@@ -885,29 +885,15 @@ static int pump(struct hostsim *h, enum want want, uintptr_t arg, int64_t deadli
 static _noreturn_ void exec_guest(char **argv, pid_t parent, const char *node)
 {
 	const char *shim = getenv("HV_HOSTSIM_PRELOAD"), *old = getenv("LD_PRELOAD");
-	char *preload = NULL, *channel = NULL, **args;
-	int n = 0;
+	char *preload = NULL, *channel = NULL;
 
-	if (setpgid(0, 0) < 0 || prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent) {
-		fprintf(stderr, "hv-hostsim: cannot set up the guest process: %m\n");
-		_exit(127);
-	}
+	hostsim_guest_setup(parent);
 	/* A sanitizer build of the guest refuses a preload before its runtime unless told. */
 	asan_allow_preload();
 	if (asprintf(&preload, "%s%s%s", old && *old ? old : "", old && *old ? ":" : "", shim) < 0 ||
 	    asprintf(&channel, "chardev:%s", node) < 0 || setenv("LD_PRELOAD", preload, 1) < 0)
 		_exit(127);
-	while (argv[n])
-		n++;
-	args = calloc((size_t)n + 3, sizeof(*args));
-	if (!args)
-		_exit(127);
-	memcpy(args, argv, (size_t)n * sizeof(*args));
-	args[n] = (char *)"--channel";
-	args[n + 1] = channel;
-	execvp(args[0], args);
-	fprintf(stderr, "hv-hostsim: cannot run '%s': %m\n", args[0]);
-	_exit(127);
+	hostsim_guest_exec(argv, channel);
 }
 
 int kernel_start(struct hostsim *h, const char *service, char **argv)
